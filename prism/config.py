@@ -1,0 +1,126 @@
+"""Prism's settings: one typed struct per concern, read from ``PRISM_*`` variables.
+
+This is the only module that reads the environment. Command-line flags override
+variables by passing keyword overrides to :func:`load_settings`.
+
+=============================  =====================================================
+variable                        meaning (default)
+=============================  =====================================================
+``PRISM_DATA_DIR``              folder for the device database and lake
+                                (``$XDG_DATA_HOME/prism`` or ``~/.local/share/prism``)
+``PRISM_DATABASE_URL``          SQLAlchemy URL (``sqlite+aiosqlite:///<data dir>/prism.db``);
+                                ``postgresql://`` is read as ``postgresql+asyncpg://``
+``PRISM_DATABASE_POOL_SIZE``    readers (SQLite) or connections (PostgreSQL) (``5``)
+``PRISM_SQLITE_BUSY_TIMEOUT_MS`` how long a SQLite writer waits for the lock (``5000``)
+``PRISM_SQLITE_SYNCHRONOUS``    ``FULL`` (default: an acknowledged commit survives
+                                power loss) or ``NORMAL`` (survives a crash of Prism)
+``PRISM_DATABASE_ECHO``         log SQL (``false``)
+=============================  =====================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from prism.errors import ValidationError
+
+__all__ = ["DatabaseSettings", "Settings", "load_settings", "normalize_database_url"]
+
+Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the transactional store lives and how it is tuned."""
+
+    url: str
+    pool_size: int = 5
+    busy_timeout_ms: int = 5000
+    synchronous: Synchronous = "FULL"
+    echo: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for a SQLite file (the device shape)."""
+        return self.url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file behind a SQLite URL, or None for PostgreSQL and in-memory SQLite."""
+        if not self.is_sqlite:
+            return None
+        path = self.url.split(":///", 1)[1].split("?", 1)[0] if ":///" in self.url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of one Prism process."""
+
+    data_dir: Path
+    database: DatabaseSettings
+
+
+def _default_data_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("PRISM_DATA_DIR"):
+        return Path(environ["PRISM_DATA_DIR"]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "prism"
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick Prism's async drivers for plain ``sqlite://`` and ``postgresql://`` URLs."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{raw!r} is not an integer", field=name) from None
+
+
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from ``environ`` (default: the process environment).
+
+    ``overrides`` take precedence: ``data_dir`` and any :class:`DatabaseSettings`
+    field (``database_url`` for its ``url``).
+    """
+    env = os.environ if environ is None else environ
+    data_dir = Path(overrides.pop("data_dir", None) or _default_data_dir(env))
+    url = (
+        overrides.pop("database_url", None)
+        or env.get("PRISM_DATABASE_URL")
+        or (f"sqlite+aiosqlite:///{data_dir / 'prism.db'}")
+    )
+    synchronous = env.get("PRISM_SQLITE_SYNCHRONOUS", "FULL").upper()
+    fields: dict[str, Any] = {
+        "url": normalize_database_url(url),
+        "pool_size": _integer(env, "PRISM_DATABASE_POOL_SIZE", 5),
+        "busy_timeout_ms": _integer(env, "PRISM_SQLITE_BUSY_TIMEOUT_MS", 5000),
+        "synchronous": synchronous,
+        "echo": _boolean(env, "PRISM_DATABASE_ECHO"),
+    }
+    fields.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        database = msgspec.convert(fields, DatabaseSettings)
+    except msgspec.ValidationError as error:
+        raise ValidationError(str(error), field="database") from None
+    return Settings(data_dir=data_dir, database=database)

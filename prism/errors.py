@@ -1,0 +1,72 @@
+"""The one exception hierarchy of Prism.
+
+Every error a service raises derives from :class:`PrismError`. Only ``prism.api``
+maps these to HTTP (RFC 9457 problem details), once. This module is a leaf: it
+imports nothing of the project, so every layer, ``prism.domain`` included, may use it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "InsufficientHoldingsError",
+    "MigrationError",
+    "NotFoundError",
+    "PrismError",
+    "StorageError",
+    "ValidationError",
+]
+
+
+class PrismError(Exception):
+    """Root of every error Prism raises on purpose."""
+
+    #: A short, stable, machine-readable code (the problem type's last segment).
+    code = "prism-error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(PrismError):
+    """Input that breaks a rule; ``field`` names the offending field, if any."""
+
+    code = "validation-error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class InsufficientHoldingsError(ValidationError):
+    """A local write would take out more of an asset than the portfolio holds."""
+
+    code = "insufficient-holdings"
+
+
+class NotFoundError(PrismError):
+    """The named row does not exist for this owner (or is deleted)."""
+
+    code = "not-found"
+
+
+class ConflictError(PrismError):
+    """The write collides with existing state (a duplicate natural key, say)."""
+
+    code = "conflict"
+
+
+class StorageError(PrismError):
+    """The database failed in a way the caller cannot fix by changing input."""
+
+    code = "storage-error"
+
+
+class MigrationError(StorageError):
+    """A schema upgrade or downgrade failed; the database was left as it was."""
+
+    code = "migration-error"

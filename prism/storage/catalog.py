@@ -1,0 +1,258 @@
+"""Accounts, portfolios and assets: the rows the ledger refers to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from prism.domain.ids import asset_id as asset_id_for
+from prism.domain.ids import new_id
+from prism.domain.isin import parse_isin
+from prism.domain.money import parse_currency
+from prism.errors import ConflictError, NotFoundError, ValidationError
+from prism.storage.tables import accounts, assets, portfolios, transactions
+
+__all__ = [
+    "Asset",
+    "AssetKind",
+    "Portfolio",
+    "create_account",
+    "create_portfolio",
+    "delete_portfolio",
+    "get_asset",
+    "get_portfolio",
+    "list_assets",
+    "list_portfolios",
+    "new_asset",
+    "save_asset",
+]
+
+
+class AssetKind(StrEnum):
+    """What an asset is."""
+
+    STOCK = "stock"
+    ETF = "etf"
+    FUND = "fund"
+    BOND = "bond"
+    ETC = "etc"
+    CRYPTO = "crypto"
+    CASH = "cash"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A named collection of holdings valued in one base currency."""
+
+    id: uuid.UUID
+    name: str
+    base_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A security or other holding; ``id`` is derived from the ISIN when there is one."""
+
+    id: uuid.UUID
+    name: str
+    kind: AssetKind
+    currency: str
+    isin: str | None = None
+    ticker: str | None = None
+    exchange: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def create_account(connection: AsyncConnection, name: str, *, account_id: uuid.UUID | None = None) -> uuid.UUID:
+    """A new account (the owner of every other row)."""
+    ident = account_id or new_id()
+    await connection.execute(accounts.insert().values(id=ident, name=name, created_at=_now()))
+    return ident
+
+
+def _name(value: str, field_name: str = "name") -> str:
+    text = value.strip()
+    if not text:
+        raise ValidationError("must not be empty", field=field_name)
+    return text
+
+
+async def create_portfolio(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    name: str,
+    base_currency: str,
+    *,
+    portfolio_id: uuid.UUID | None = None,
+) -> Portfolio:
+    """A new portfolio."""
+    portfolio = Portfolio(
+        portfolio_id or new_id(),
+        _name(name),
+        parse_currency(base_currency, field="base_currency"),
+    )
+    stamp = _now()
+    await connection.execute(
+        portfolios.insert().values(
+            owner_id=owner_id,
+            id=portfolio.id,
+            name=portfolio.name,
+            base_currency=portfolio.base_currency,
+            created_at=stamp,
+            updated_at=stamp,
+        )
+    )
+    return portfolio
+
+
+async def get_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> Portfolio:
+    """One live portfolio, or :class:`NotFoundError`."""
+    p = portfolios.c
+    row = (
+        await connection.execute(
+            select(p.id, p.name, p.base_currency).where(
+                p.owner_id == owner_id, p.id == portfolio_id, p.deleted_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no portfolio {portfolio_id}")
+    return Portfolio(row.id, row.name, row.base_currency)
+
+
+async def list_portfolios(connection: AsyncConnection, owner_id: uuid.UUID) -> list[Portfolio]:
+    """Every live portfolio of an owner, by name."""
+    p = portfolios.c
+    result = await connection.execute(
+        select(p.id, p.name, p.base_currency)
+        .where(p.owner_id == owner_id, p.deleted_at.is_(None))
+        .order_by(p.name, p.id)
+    )
+    return [Portfolio(row.id, row.name, row.base_currency) for row in result]
+
+
+async def delete_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> None:
+    """Soft-delete an empty portfolio; one with live transactions is refused."""
+    await get_portfolio(connection, owner_id, portfolio_id)
+    t = transactions.c
+    used = await connection.scalar(
+        select(t.id)
+        .where(
+            t.owner_id == owner_id,
+            t.deleted_at.is_(None),
+            (t.portfolio_id == portfolio_id) | (t.target_portfolio_id == portfolio_id),
+        )
+        .limit(1)
+    )
+    if used is not None:
+        raise ConflictError("the portfolio still has transactions; delete them first")
+    p = portfolios.c
+    stamp = _now()
+    await connection.execute(
+        update(portfolios)
+        .where(p.owner_id == owner_id, p.id == portfolio_id)
+        .values(deleted_at=stamp, updated_at=stamp)
+    )
+
+
+def _asset_from_row(row: Any) -> Asset:
+    return Asset(
+        id=row["id"],
+        name=row["name"],
+        kind=AssetKind(row["kind"]),
+        currency=row["currency"],
+        isin=row["isin"],
+        ticker=row["ticker"],
+        exchange=row["exchange"],
+        metadata=dict(row["metadata"] or {}),
+    )
+
+
+def new_asset(
+    owner_id: uuid.UUID,
+    *,
+    name: str,
+    kind: str,
+    currency: str,
+    isin: str | None = None,
+    ticker: str | None = None,
+    exchange: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Asset:
+    """A validated asset; with an ISIN its id is the account's deterministic id for it."""
+    checked_isin = parse_isin(isin) if isin is not None else None
+    try:
+        asset_kind = AssetKind(kind)
+    except ValueError:
+        raise ValidationError(f"unknown kind {kind!r}", field="kind") from None
+    ident = asset_id_for(owner_id, checked_isin) if checked_isin else new_id()
+    return Asset(
+        ident,
+        _name(name),
+        asset_kind,
+        parse_currency(currency),
+        checked_isin,
+        ticker,
+        exchange,
+        metadata or {},
+    )
+
+
+async def save_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset: Asset) -> Asset:
+    """Insert an asset, or update the live one with the same id (same ISIN)."""
+    a = assets.c
+    stamp = _now()
+    values = {
+        "name": asset.name,
+        "kind": asset.kind.value,
+        "currency": asset.currency,
+        "isin": asset.isin,
+        "ticker": asset.ticker,
+        "exchange": asset.exchange,
+        "metadata": asset.metadata,
+        "updated_at": stamp,
+        "deleted_at": None,
+    }
+    existing = await connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == asset.id))
+    if existing is None:
+        await connection.execute(assets.insert().values(owner_id=owner_id, id=asset.id, created_at=stamp, **values))
+    else:
+        await connection.execute(update(assets).where(a.owner_id == owner_id, a.id == asset.id).values(**values))
+    return asset
+
+
+async def get_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
+    """One live asset, or :class:`NotFoundError`."""
+    a = assets.c
+    row = (
+        (
+            await connection.execute(
+                select(assets).where(a.owner_id == owner_id, a.id == asset_id, a.deleted_at.is_(None))
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFoundError(f"no asset {asset_id}")
+    return _asset_from_row(row)
+
+
+async def list_assets(connection: AsyncConnection, owner_id: uuid.UUID) -> list[Asset]:
+    """Every live asset of an owner, by name."""
+    a = assets.c
+    result = await connection.execute(
+        select(assets).where(a.owner_id == owner_id, a.deleted_at.is_(None)).order_by(a.name, a.id)
+    )
+    return [_asset_from_row(row) for row in result.mappings()]

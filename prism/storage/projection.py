@@ -1,0 +1,396 @@
+"""The positions projection, kept current in the same transaction as each ledger write.
+
+Tables ``positions``, ``cash_balances``, ``asset_states`` and ``fx_rates`` hold
+:class:`~prism.domain.replay.LedgerState` for every owner, so reading holdings
+costs time in proportion to the holdings, not to the history.
+
+* An entry dated at or after everything already applied for its asset is folded in
+  incrementally: only the positions it touches are read and written.
+* A back-dated entry, an edit or a delete replays that one asset's history (all
+  portfolios: transfers and splits couple them). Cash is a sum, so it takes deltas.
+* :func:`rebuild_owner` recomputes everything from the ledger.
+
+Local writes pass ``check=True``: a write that would take out more than is held
+raises :class:`~prism.errors.InsufficientHoldingsError` and the caller's
+transaction rolls back. Merged writes pass ``check=False`` and are only flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping, and_, delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from prism.domain.ledger import LedgerEntry, TransactionType, cash_effects
+from prism.domain.money import ZERO, canonical, canonical_value
+from prism.domain.positions import (
+    Lot,
+    Position,
+    Quote,
+    SortKey,
+    apply_to_positions,
+    quote_from_entry,
+)
+from prism.domain.replay import LedgerState, fx_quote_from_entry, replay, split_quote
+from prism.errors import InsufficientHoldingsError
+from prism.storage.engine import Database
+from prism.storage.entries import load_base_currencies, load_entries
+from prism.storage.statements import upsert
+from prism.storage.tables import (
+    accounts,
+    asset_states,
+    cash_balances,
+    fx_rates,
+    maintenance_tasks,
+    portfolios,
+    positions,
+    transactions,
+)
+
+__all__ = [
+    "REBUILD_POSITIONS",
+    "add_cash",
+    "apply_entry",
+    "position_from_row",
+    "quote_from_row",
+    "rebuild_asset",
+    "rebuild_owner",
+    "refresh_fx",
+    "retract_cash",
+    "run_maintenance",
+]
+
+#: Maintenance task recorded by a revision that needs the projection rebuilt.
+REBUILD_POSITIONS = "rebuild_positions"
+_TAKES_OUT = frozenset({TransactionType.SELL, TransactionType.DELIVERY_OUT, TransactionType.TRANSFER})
+
+
+def _key(date: dt.date | None, order: int | None, ident: str | None) -> SortKey | None:
+    if date is None or order is None or ident is None:
+        return None
+    return (date, order, ident)
+
+
+def position_from_row(row: RowMapping) -> Position:
+    """A position as stored in the projection."""
+    return Position(
+        portfolio_id=row["portfolio_id"],
+        asset_id=row["asset_id"],
+        quantity=row["quantity"],
+        lots=[Lot(Decimal(q), Decimal(c), dt.date.fromisoformat(d)) for q, c, d in row["lots"]],
+        average_cost=row["average_cost"],
+        realized_fifo=row["realized_fifo"],
+        realized_average=row["realized_average"],
+        dividends=row["dividends"],
+        overdrafts=[uuid.UUID(i) for i in row["overdrafts"]],
+        last_key=_key(row["last_date"], row["last_order"], row["last_id"]),
+    )
+
+
+def _position_values(owner_id: uuid.UUID, position: Position) -> dict[str, Any]:
+    key = position.last_key
+    return {
+        "owner_id": owner_id,
+        "portfolio_id": position.portfolio_id,
+        "asset_id": position.asset_id,
+        "quantity": position.quantity,
+        "lots": [[canonical(lot.quantity), canonical(lot.cost), lot.opened.isoformat()] for lot in position.lots],
+        "average_cost": position.average_cost,
+        "realized_fifo": position.realized_fifo,
+        "realized_average": position.realized_average,
+        "dividends": position.dividends,
+        "overdrafts": [str(i) for i in position.overdrafts],
+        "last_date": key[0] if key else None,
+        "last_order": key[1] if key else None,
+        "last_id": key[2] if key else None,
+    }
+
+
+def quote_from_row(row: RowMapping) -> Quote | None:
+    """The latest trade price kept in an ``asset_states`` row, if any."""
+    key = _key(row["price_date"], row["price_order"], row["price_id"])
+    if row["price"] is None or key is None:
+        return None
+    return Quote(row["price"], row["price_currency"], row["price_date"], key)
+
+
+def _asset_state_values(owner_id: uuid.UUID, asset_id: uuid.UUID, last: SortKey, quote: Quote | None) -> dict[str, Any]:
+    return {
+        "owner_id": owner_id,
+        "asset_id": asset_id,
+        "last_date": last[0],
+        "last_order": last[1],
+        "last_id": last[2],
+        "price": quote.price if quote else None,
+        "price_currency": quote.currency if quote else None,
+        "price_date": quote.key[0] if quote else None,
+        "price_order": quote.key[1] if quote else None,
+        "price_id": quote.key[2] if quote else None,
+    }
+
+
+async def _save_positions(connection: AsyncConnection, owner_id: uuid.UUID, changed: Iterable[Position]) -> None:
+    rows = [_position_values(owner_id, p) for p in changed]
+    await upsert(connection, positions, rows, ["owner_id", "portfolio_id", "asset_id"])
+
+
+async def _load_positions(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    portfolio_ids: list[uuid.UUID] | None,
+) -> dict[tuple[uuid.UUID, uuid.UUID], Position]:
+    c = positions.c
+    query = select(positions).where(c.owner_id == owner_id, c.asset_id == asset_id)
+    if portfolio_ids is not None:
+        query = query.where(c.portfolio_id.in_(portfolio_ids))
+    result = await connection.execute(query)
+    loaded = (position_from_row(row) for row in result.mappings())
+    return {(p.portfolio_id, p.asset_id): p for p in loaded}
+
+
+async def add_cash(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    effects: list[tuple[uuid.UUID, str, Decimal]],
+) -> None:
+    """Add signed deltas to cash balances (cash is a sum: order does not matter)."""
+    c = cash_balances.c
+    for portfolio_id, currency, delta in effects:
+        found = await connection.scalar(
+            select(c.balance).where(
+                c.owner_id == owner_id,
+                c.portfolio_id == portfolio_id,
+                c.currency == currency,
+            )
+        )
+        balance = canonical_value((found or ZERO) + delta)
+        await upsert(
+            connection,
+            cash_balances,
+            [
+                {
+                    "owner_id": owner_id,
+                    "portfolio_id": portfolio_id,
+                    "currency": currency,
+                    "balance": balance,
+                }
+            ],
+            ["owner_id", "portfolio_id", "currency"],
+        )
+
+
+async def retract_cash(connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
+    """Undo an entry's effect on cash (before an edit or a delete)."""
+    await add_cash(connection, owner_id, [(p, c, -d) for p, c, d in cash_effects(entry)])
+
+
+async def _apply_fx(connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry, base: str) -> None:
+    found = fx_quote_from_entry(entry, base)
+    if found is None:
+        return
+    (source, target), quote = found
+    c = fx_rates.c
+    row = (
+        await connection.execute(
+            select(c.last_date, c.last_order, c.last_id).where(
+                c.owner_id == owner_id, c.source == source, c.target == target
+            )
+        )
+    ).first()
+    if row is not None and (row.last_date, row.last_order, row.last_id) > entry.sort_key:
+        return
+    await _save_fx(connection, owner_id, source=source, target=target, rate=quote.rate, key=entry.sort_key)
+
+
+async def _save_fx(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    *,
+    source: str,
+    target: str,
+    rate: Decimal,
+    key: SortKey,
+) -> None:
+    values = {
+        "owner_id": owner_id,
+        "source": source,
+        "target": target,
+        "rate": rate,
+        "last_date": key[0],
+        "last_order": key[1],
+        "last_id": key[2],
+    }
+    await upsert(connection, fx_rates, [values], ["owner_id", "source", "target"])
+
+
+async def refresh_fx(connection: AsyncConnection, owner_id: uuid.UUID, source: str, target: str) -> None:
+    """Recompute the latest rate of one currency pair from the ledger (after an edit or delete)."""
+    t, p = transactions.c, portfolios.c
+    query = (
+        select(t.fx_rate, t.date, t.entry_order, t.id)
+        .join(portfolios, and_(p.owner_id == t.owner_id, p.id == t.portfolio_id))
+        .where(
+            t.owner_id == owner_id,
+            t.deleted_at.is_(None),
+            t.currency == source,
+            p.base_currency == target,
+            t.fx_rate.is_not(None),
+            ~and_(t.type == TransactionType.TRANSFER.value, t.asset_id.is_not(None)),
+        )
+        .order_by(t.date.desc(), t.entry_order.desc(), t.id.desc())
+        .limit(1)
+    )
+    row = (await connection.execute(query)).first()
+    if row is None:
+        c = fx_rates.c
+        await connection.execute(delete(fx_rates).where(c.owner_id == owner_id, c.source == source, c.target == target))
+        return
+    key = (row.date, row.entry_order, str(row.id))
+    await _save_fx(connection, owner_id, source=source, target=target, rate=row.fx_rate, key=key)
+
+
+async def apply_entry(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    entry: LedgerEntry,
+    base_currency: str,
+    *,
+    check: bool,
+) -> None:
+    """Fold a newly stored entry into the projection (``base_currency``: its portfolio's)."""
+    await add_cash(connection, owner_id, cash_effects(entry))
+    await _apply_fx(connection, owner_id, entry, base_currency)
+    asset_id = entry.asset_id
+    if asset_id is None:
+        return
+    state = (
+        (
+            await connection.execute(
+                select(asset_states).where(
+                    asset_states.c.owner_id == owner_id,
+                    asset_states.c.asset_id == asset_id,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if state is not None and (state["last_date"], state["last_order"], state["last_id"]) > entry.sort_key:
+        await rebuild_asset(connection, owner_id, asset_id, check=check)
+        return
+    await _fold_in(connection, owner_id, entry, asset_id, state, check=check)
+
+
+async def _fold_in(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    entry: LedgerEntry,
+    asset_id: uuid.UUID,
+    state: RowMapping | None,
+    *,
+    check: bool,
+) -> None:
+    touched = None if entry.type is TransactionType.SPLIT else [entry.portfolio_id]
+    if touched is not None and entry.target_portfolio_id is not None:
+        touched.append(entry.target_portfolio_id)
+    loaded = await _load_positions(connection, owner_id, asset_id, touched)
+    if check and entry.type in _TAKES_OUT and entry.quantity is not None:
+        held = loaded.get((entry.portfolio_id, asset_id))
+        held_quantity = held.quantity if held else ZERO
+        if entry.quantity > held_quantity:
+            raise InsufficientHoldingsError(
+                f"cannot take out {canonical(entry.quantity)} units: the portfolio holds "
+                f"{canonical(held_quantity)} on {entry.date.isoformat()}",
+                field="quantity",
+            )
+
+    def position_for(portfolio_id: uuid.UUID, asset: uuid.UUID) -> Position:
+        key = (portfolio_id, asset)
+        if key not in loaded:
+            loaded[key] = Position(portfolio_id, asset)
+        return loaded[key]
+
+    apply_to_positions(entry, position_for, lambda _asset: list(loaded.values()))
+    await _save_positions(connection, owner_id, loaded.values())
+    quote = quote_from_entry(entry) or (quote_from_row(state) if state is not None else None)
+    if quote is not None and entry.type is TransactionType.SPLIT:
+        quote = split_quote(quote, entry)
+    await upsert(
+        connection,
+        asset_states,
+        [_asset_state_values(owner_id, asset_id, entry.sort_key, quote)],
+        ["owner_id", "asset_id"],
+    )
+
+
+async def rebuild_asset(
+    connection: AsyncConnection,
+    owner_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    *,
+    check: bool,
+) -> None:
+    """Replay one asset's history into its positions and price (all portfolios)."""
+    before = await _load_positions(connection, owner_id, asset_id, None)
+    known = {i for p in before.values() for i in p.overdrafts}
+    bases = await load_base_currencies(connection, owner_id)
+    entries = await load_entries(connection, owner_id, asset_id)
+    state = LedgerState(bases)
+    for entry in entries:
+        state.apply(entry)
+    fresh = {i for p in state.positions.values() for i in p.overdrafts}
+    if check and fresh - known:
+        culprit = next(e for e in entries if e.id in fresh - known)
+        raise InsufficientHoldingsError(
+            f"this write would leave the {culprit.type.value} of {culprit.date.isoformat()} "
+            "taking out more units than the portfolio holds",
+            field="quantity",
+        )
+    p = positions.c
+    await connection.execute(delete(positions).where(p.owner_id == owner_id, p.asset_id == asset_id))
+    await _save_positions(connection, owner_id, state.positions.values())
+    a = asset_states.c
+    if not entries:
+        await connection.execute(delete(asset_states).where(a.owner_id == owner_id, a.asset_id == asset_id))
+        return
+    values = _asset_state_values(owner_id, asset_id, entries[-1].sort_key, state.quotes.get(asset_id))
+    await upsert(connection, asset_states, [values], ["owner_id", "asset_id"])
+
+
+async def rebuild_owner(connection: AsyncConnection, owner_id: uuid.UUID) -> None:
+    """Recompute an owner's whole projection from the ledger."""
+    for table in (positions, cash_balances, asset_states, fx_rates):
+        await connection.execute(delete(table).where(table.c.owner_id == owner_id))
+    entries = await load_entries(connection, owner_id)
+    state = replay(entries, await load_base_currencies(connection, owner_id))
+    await _save_positions(connection, owner_id, state.positions.values())
+    cash_rows = [
+        {"owner_id": owner_id, "portfolio_id": pf, "currency": ccy, "balance": balance}
+        for (pf, ccy), balance in state.cash.items()
+    ]
+    await upsert(connection, cash_balances, cash_rows, ["owner_id", "portfolio_id", "currency"])
+    last = {entry.asset_id: entry.sort_key for entry in entries if entry.asset_id is not None}
+    state_rows = [_asset_state_values(owner_id, a, key, state.quotes.get(a)) for a, key in last.items()]
+    await upsert(connection, asset_states, state_rows, ["owner_id", "asset_id"])
+    for (source, target), fx in state.fx.items():
+        await _save_fx(connection, owner_id, source=source, target=target, rate=fx.rate, key=fx.key)
+
+
+async def run_maintenance(database: Database) -> None:
+    """Carry out tasks recorded by migrations (today: rebuilding the projection)."""
+    async with database.write() as connection:
+        task = await connection.scalar(
+            select(maintenance_tasks.c.task).where(maintenance_tasks.c.task == REBUILD_POSITIONS)
+        )
+        if task is None:
+            return
+        owners = (await connection.execute(select(accounts.c.id))).scalars().all()
+        for owner_id in owners:
+            await rebuild_owner(connection, owner_id)
+        await connection.execute(delete(maintenance_tasks).where(maintenance_tasks.c.task == REBUILD_POSITIONS))

@@ -1,0 +1,294 @@
+"""The relational schema, as SQLAlchemy Core tables (one ``MetaData``).
+
+Rules (``docs/architecture.md``): ids are made on the device (no autoincrement);
+every user table carries ``owner_id``, and every key and foreign key includes it;
+synced tables are soft-deleted through ``deleted_at``; foreign keys are deferred to
+commit so merged rows may arrive in any order within one transaction. Alembic
+revisions in ``prism.migrations`` create exactly this schema (a test compares them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from prism.storage.types import ExactDecimal, UTCDateTime
+
+__all__ = [
+    "SYNCED_TABLES",
+    "accounts",
+    "alert_rules",
+    "asset_states",
+    "assets",
+    "cash_balances",
+    "fx_rates",
+    "maintenance_tasks",
+    "metadata",
+    "notes",
+    "portfolios",
+    "positions",
+    "settings",
+    "taggings",
+    "tags",
+    "transactions",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _owned(name: str, *, refers_to: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["owner_id", name],
+        [f"{refers_to}.owner_id", f"{refers_to}.id"],
+        deferrable=True,
+        initially="DEFERRED",
+    )
+
+
+def _owner() -> Column[object]:
+    return Column("owner_id", Uuid, nullable=False, primary_key=True)
+
+
+def _stamps() -> list[Column[object]]:
+    return [
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+        Column("deleted_at", UTCDateTime, nullable=True),
+    ]
+
+
+def _owner_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["owner_id"], ["accounts.id"], deferrable=True, initially="DEFERRED")
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    _owner(),
+    Column("key", String(100), primary_key=True),
+    Column("value_type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    *_stamps(),
+    _owner_fk(),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("isin", String(12), nullable=True),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ticker", String(40), nullable=True),
+    Column("exchange", String(40), nullable=True),
+    Column("metadata", JSON, nullable=False),
+    *_stamps(),
+    _owner_fk(),
+    Index(None, "owner_id", "isin", unique=True),
+)
+
+portfolios = Table(
+    "portfolios",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("base_currency", String(3), nullable=False),
+    *_stamps(),
+    _owner_fk(),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("portfolio_id", Uuid, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("entry_order", BigInteger, nullable=False),
+    Column("asset_id", Uuid, nullable=True),
+    Column("quantity", ExactDecimal, nullable=True),
+    Column("price", ExactDecimal, nullable=True),
+    Column("amount", ExactDecimal, nullable=True),
+    Column("fee", ExactDecimal, nullable=False),
+    Column("tax", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("fx_rate", ExactDecimal, nullable=True),
+    Column("ratio", ExactDecimal, nullable=True),
+    Column("target_portfolio_id", Uuid, nullable=True),
+    Column("source", String(100), nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("note", Text, nullable=True),
+    *_stamps(),
+    _owner_fk(),
+    _owned("portfolio_id", refers_to="portfolios"),
+    _owned("target_portfolio_id", refers_to="portfolios"),
+    _owned("asset_id", refers_to="assets"),
+    Index(None, "owner_id", "asset_id", "date", "entry_order"),
+    Index(None, "owner_id", "portfolio_id", "date", "entry_order"),
+    Index(None, "owner_id", "source", "external_id"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("entity_type", String(16), nullable=True),
+    Column("entity_id", Uuid, nullable=True),
+    Column("title", String(300), nullable=True),
+    Column("body", Text, nullable=False),
+    *_stamps(),
+    _owner_fk(),
+    Index(None, "owner_id", "entity_type", "entity_id"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("color", String(16), nullable=True),
+    *_stamps(),
+    _owner_fk(),
+)
+
+taggings = Table(
+    "taggings",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("tag_id", Uuid, nullable=False),
+    Column("entity_type", String(16), nullable=False),
+    Column("entity_id", Uuid, nullable=False),
+    *_stamps(),
+    _owner_fk(),
+    _owned("tag_id", refers_to="tags"),
+    Index(None, "owner_id", "entity_type", "entity_id"),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    _owner(),
+    Column("id", Uuid, primary_key=True),
+    Column("asset_id", Uuid, nullable=True),
+    Column("portfolio_id", Uuid, nullable=True),
+    Column("condition", String(32), nullable=False),
+    Column("threshold", ExactDecimal, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("note", Text, nullable=True),
+    *_stamps(),
+    _owner_fk(),
+    _owned("asset_id", refers_to="assets"),
+    _owned("portfolio_id", refers_to="portfolios"),
+)
+
+# --- the positions projection: derived, rebuildable, never synced ---------------
+
+positions = Table(
+    "positions",
+    metadata,
+    _owner(),
+    Column("portfolio_id", Uuid, primary_key=True),
+    Column("asset_id", Uuid, primary_key=True),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("lots", JSON, nullable=False),
+    Column("average_cost", ExactDecimal, nullable=False),
+    Column("realized_fifo", ExactDecimal, nullable=False),
+    Column("realized_average", ExactDecimal, nullable=False),
+    Column("dividends", ExactDecimal, nullable=False),
+    Column("overdrafts", JSON, nullable=False),
+    Column("last_date", Date, nullable=True),
+    Column("last_order", BigInteger, nullable=True),
+    Column("last_id", String(36), nullable=True),
+    Index(None, "owner_id", "asset_id"),
+)
+
+cash_balances = Table(
+    "cash_balances",
+    metadata,
+    _owner(),
+    Column("portfolio_id", Uuid, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("balance", ExactDecimal, nullable=False),
+)
+
+asset_states = Table(
+    "asset_states",
+    metadata,
+    _owner(),
+    Column("asset_id", Uuid, primary_key=True),
+    Column("last_date", Date, nullable=False),
+    Column("last_order", BigInteger, nullable=False),
+    Column("last_id", String(36), nullable=False),
+    Column("price", ExactDecimal, nullable=True),
+    Column("price_currency", String(3), nullable=True),
+    Column("price_date", Date, nullable=True),
+    Column("price_order", BigInteger, nullable=True),
+    Column("price_id", String(36), nullable=True),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    _owner(),
+    Column("source", String(3), primary_key=True),
+    Column("target", String(3), primary_key=True),
+    Column("rate", ExactDecimal, nullable=False),
+    Column("last_date", Date, nullable=False),
+    Column("last_order", BigInteger, nullable=False),
+    Column("last_id", String(36), nullable=False),
+)
+
+maintenance_tasks = Table(
+    "maintenance_tasks",
+    metadata,
+    Column("task", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Tables whose rows travel between devices (the sync issue captures their writes).
+SYNCED_TABLES = (
+    settings,
+    assets,
+    portfolios,
+    transactions,
+    notes,
+    tags,
+    taggings,
+    alert_rules,
+)

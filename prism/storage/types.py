@@ -1,0 +1,66 @@
+"""Column types that behave identically on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from prism.domain.money import canonical, canonical_value
+
+__all__ = ["ExactDecimal", "UTCDateTime"]
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal: ``NUMERIC`` on PostgreSQL, canonical text on SQLite.
+
+    SQLite's ``NUMERIC`` affinity would turn values into doubles, so on SQLite the
+    canonical decimal string is stored instead. Both read back as the same
+    canonical ``Decimal`` (no trailing zeros). SQL must not compare or sum these
+    columns on SQLite; Prism does arithmetic in Python.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(asdecimal=True))
+        return dialect.type_descriptor(String(80))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return canonical_value(value)
+        return canonical(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return canonical_value(Decimal(value))
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on both databases."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a timezone")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        stamp: dt.datetime = value
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=dt.UTC)  # SQLite keeps no offset; we stored UTC
+        return stamp.astimezone(dt.UTC)

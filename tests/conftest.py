@@ -1,0 +1,141 @@
+"""Shared test harness: a real SQLite file and a real PostgreSQL for every storage test.
+
+PostgreSQL comes from ``PRISM_TEST_POSTGRES_URL`` or is started here with ``pgserver``
+(a throwaway server in a temporary folder). If neither works, the PostgreSQL half of
+every test *errors*: a missing database is never a silent skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from prism.config import DatabaseSettings, normalize_database_url
+from prism.migrations import upgrade
+from prism.storage.engine import Database, open_database
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _admin(server_url: str, *statements: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database (``postgresql+asyncpg://``)."""
+    given = os.environ.get("PRISM_TEST_POSTGRES_URL")
+    if given:
+        yield normalize_database_url(given)
+        return
+    try:
+        import pgserver
+    except ImportError:  # pragma: no cover - the test extra installs it
+        pytest.fail("PostgreSQL is required: install pgserver or set PRISM_TEST_POSTGRES_URL")
+    # A short path: PostgreSQL's unix socket path must fit in 107 bytes.
+    folder = Path(f"/tmp/prism-pg-{os.getpid()}")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    yield normalize_database_url(server.get_uri())
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> str:
+    """Name of a PostgreSQL database migrated to head, cloned for each test."""
+    name = f"prism_template_{uuid.uuid4().hex[:8]}"
+    _admin(postgres_server_url, f'CREATE DATABASE "{name}"')
+
+    async def migrate() -> None:
+        database = open_database(DatabaseSettings(url=_database_url(postgres_server_url, name), pool_size=1))
+        try:
+            await upgrade(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(migrate())
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "prism.db"
+
+    async def migrate() -> None:
+        database = open_database(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+        try:
+            await upgrade(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each storage test runs once per database."""
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a new, empty database of the current backend."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'prism.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    name = f"prism_test_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}"')
+    yield _database_url(server, name)
+    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a new database of the current backend, migrated to head."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "prism.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = f"prism_test_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _database_url(server, name)
+    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """An open, migrated database of the current backend."""
+    database = open_database(DatabaseSettings(url=database_url, pool_size=2))
+    yield database
+    await database.dispose()
