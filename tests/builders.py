@@ -19,7 +19,7 @@ CLOCK = EntryClock()
 ISINS = ["IE00B4L5Y983", "US0378331005", "DE0007164600", "US5949181045", "IE00B5BMR087", "NL0010273215"]
 
 
-def D(value: str | int) -> Decimal:  # noqa: N802 - reads like a literal
+def D(value: str | int) -> Decimal:
     return Decimal(value)
 
 

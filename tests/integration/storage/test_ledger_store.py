@@ -29,8 +29,12 @@ async def test_buy_then_sell_updates_holdings_and_cash(db: Database) -> None:
     p, a = book.portfolios[0], book.assets[0]
     async with db.write() as c:
         await record_transaction(c, book.owner, entry(p, "deposit", "2024-01-01", amount="5000"))
-        await record_transaction(c, book.owner, entry(p, "buy", "2024-01-02", asset_id=a, quantity="10", price="100", fee="5"))
-        await record_transaction(c, book.owner, entry(p, "sell", "2024-02-01", asset_id=a, quantity="4", price="120", fee="2"))
+        await record_transaction(
+            c, book.owner, entry(p, "buy", "2024-01-02", asset_id=a, quantity="10", price="100", fee="5")
+        )
+        await record_transaction(
+            c, book.owner, entry(p, "sell", "2024-02-01", asset_id=a, quantity="4", price="120", fee="2")
+        )
     async with db.read() as c:
         [holding] = await read_holdings(c, book.owner, portfolio_id=p)
         cash = await read_cash(c, book.owner, portfolio_id=p)
@@ -49,7 +53,9 @@ async def test_sell_more_than_held_is_rejected_and_writes_nothing(db: Database) 
         await record_transaction(c, book.owner, entry(p, "buy", "2024-01-02", asset_id=a, quantity="3", price="10"))
     with pytest.raises(InsufficientHoldingsError) as raised:
         async with db.write() as c:
-            await record_transaction(c, book.owner, entry(p, "sell", "2024-01-03", asset_id=a, quantity="5", price="10"))
+            await record_transaction(
+                c, book.owner, entry(p, "sell", "2024-01-03", asset_id=a, quantity="5", price="10")
+            )
     assert raised.value.field == "quantity"
     async with db.read() as c:
         assert len(await list_transactions(c, book.owner)) == 1
@@ -64,7 +70,9 @@ async def test_backdated_sell_before_the_buy_is_rejected(db: Database) -> None:
         await record_transaction(c, book.owner, entry(p, "buy", "2024-03-01", asset_id=a, quantity="3", price="10"))
     with pytest.raises(InsufficientHoldingsError):
         async with db.write() as c:
-            await record_transaction(c, book.owner, entry(p, "sell", "2024-02-01", asset_id=a, quantity="1", price="10"))
+            await record_transaction(
+                c, book.owner, entry(p, "sell", "2024-02-01", asset_id=a, quantity="1", price="10")
+            )
 
 
 async def test_deleting_a_buy_that_a_later_sell_needs_is_rejected(db: Database) -> None:
@@ -103,14 +111,31 @@ async def test_update_and_delete_keep_projection_equal_to_recomputation(db: Data
     async with db.write() as c:
         await record_transaction(c, book.owner, first)
         await record_transaction(c, book.owner, dividend)
-        await record_transaction(c, book.owner, entry(p, "transfer", "2024-07-01", asset_id=a, quantity="4", target_portfolio_id=q))
-    moved = entry(q, "buy", "2023-12-01", asset_id=b, quantity="2", price="50", id=first.id, entry_order=first.entry_order)
+        await record_transaction(
+            c, book.owner, entry(p, "transfer", "2024-07-01", asset_id=a, quantity="4", target_portfolio_id=q)
+        )
+    moved = entry(
+        q, "buy", "2023-12-01", asset_id=b, quantity="2", price="50", id=first.id, entry_order=first.entry_order
+    )
     with pytest.raises(InsufficientHoldingsError):  # the transfer needs what the first buy bought
         async with db.write() as c:
             await update_transaction(c, book.owner, moved, EntryDetails(note="moved"))
     async with db.write() as c:
-        await update_transaction(c, book.owner, entry(p, "buy", "2024-01-01", asset_id=a, quantity="12", price="11",
-                                                       id=first.id, entry_order=first.entry_order), EntryDetails())
+        await update_transaction(
+            c,
+            book.owner,
+            entry(
+                p,
+                "buy",
+                "2024-01-01",
+                asset_id=a,
+                quantity="12",
+                price="11",
+                id=first.id,
+                entry_order=first.entry_order,
+            ),
+            EntryDetails(),
+        )
         await delete_transaction(c, book.owner, dividend.id)
     async with db.read() as c:
         for method in CostMethod:
@@ -142,12 +167,16 @@ async def test_foreign_currency_needs_an_fx_rate(db: Database) -> None:
     p, a = book.portfolios[0], book.assets[0]
     with pytest.raises(ValidationError) as raised:
         async with db.write() as c:
-            await record_transaction(c, book.owner, entry(p, "buy", "2024-01-01", currency="USD", asset_id=a,
-                                                          quantity="1", price="10"))
+            await record_transaction(
+                c, book.owner, entry(p, "buy", "2024-01-01", currency="USD", asset_id=a, quantity="1", price="10")
+            )
     assert raised.value.field == "fx_rate"
     async with db.write() as c:
-        await record_transaction(c, book.owner, entry(p, "buy", "2024-01-01", currency="USD", asset_id=a,
-                                                      quantity="2", price="10", fx_rate="0.9"))
+        await record_transaction(
+            c,
+            book.owner,
+            entry(p, "buy", "2024-01-01", currency="USD", asset_id=a, quantity="2", price="10", fx_rate="0.9"),
+        )
     async with db.read() as c:
         [holding] = await read_holdings(c, book.owner)
         cash = await read_cash(c, book.owner)
@@ -165,8 +194,11 @@ async def test_unknown_portfolio_and_asset_name_the_field(db: Database) -> None:
     assert raised.value.field == "portfolio_id"
     with pytest.raises(ValidationError) as raised:
         async with db.write() as c:
-            await record_transaction(c, book.owner, entry(book.portfolios[0], "buy", "2024-01-01",
-                                                          asset_id=other.assets[0], quantity="1", price="1"))
+            await record_transaction(
+                c,
+                book.owner,
+                entry(book.portfolios[0], "buy", "2024-01-01", asset_id=other.assets[0], quantity="1", price="1"),
+            )
     assert raised.value.field == "asset_id"
 
 
@@ -200,10 +232,16 @@ async def test_transactions_list_filters_and_pages(db: Database) -> None:
     p, a = book.portfolios[0], book.assets[0]
     async with db.write() as c:
         for day in range(1, 6):
-            await record_transaction(c, book.owner, entry(p, "buy", f"2024-01-0{day}", asset_id=a, quantity="1", price="1"))
+            await record_transaction(
+                c, book.owner, entry(p, "buy", f"2024-01-0{day}", asset_id=a, quantity="1", price="1")
+            )
         await record_transaction(c, book.owner, entry(p, "deposit", "2024-01-03", amount="9"))
     async with db.read() as c:
-        buys = await list_transactions(c, book.owner, TransactionFilter(type=TransactionType("buy"), start=dt.date(2024, 1, 2), end=dt.date(2024, 1, 4)))
+        buys = await list_transactions(
+            c,
+            book.owner,
+            TransactionFilter(type=TransactionType("buy"), start=dt.date(2024, 1, 2), end=dt.date(2024, 1, 4)),
+        )
         assert [t.entry.date.day for t in buys] == [2, 3, 4]
         first = await list_transactions(c, book.owner, limit=2)
         last = first[-1].entry
@@ -229,4 +267,3 @@ async def test_a_split_rescales_every_portfolio_and_the_price(db: Database) -> N
     assert holdings[p].quantity == 9 and holdings[p].cost_basis == 270
     assert holdings[q].quantity == 3 and holdings[q].price == 33
     assert holdings[q].market_value == 99
-
