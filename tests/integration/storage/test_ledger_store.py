@@ -264,6 +264,8 @@ async def test_a_split_rescales_every_portfolio_and_the_price(db: Database) -> N
         holdings = {h.portfolio_id: h for h in await read_holdings(c, book.owner, portfolio_id=p)}
         holdings |= {h.portfolio_id: h for h in await read_holdings(c, book.owner, portfolio_id=q)}
         assert await read_holdings(c, book.owner) == await recompute_holdings(c, book.owner)
-    assert holdings[p].quantity == 9 and holdings[p].cost_basis == 270
-    assert holdings[q].quantity == 3 and holdings[q].price == 33
+    assert holdings[p].quantity == 9
+    assert holdings[p].cost_basis == 270
+    assert holdings[q].quantity == 3
+    assert holdings[q].price == 33
     assert holdings[q].market_value == 99

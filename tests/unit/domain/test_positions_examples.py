@@ -111,8 +111,10 @@ def test_a_transfer_moves_lots_with_their_cost_and_dates() -> None:
     source, target = state.positions[(P, A)], state.positions[(Q, A)]
     assert [(lot.quantity, lot.cost) for lot in target.lots] == [(5, 50), (2, 40)]
     assert target.lots[0].opened.month == 1
-    assert source.fifo_cost == 60 and target.fifo_cost == 90
-    assert source.average_cost == 45 and target.average_cost == 105  # 3/10 and 7/10 of 150
+    assert source.fifo_cost == 60
+    assert target.fifo_cost == 90
+    assert source.average_cost == 45
+    assert target.average_cost == 105
     assert source.realized_fifo == target.realized_fifo == 0
 
 

@@ -75,4 +75,5 @@ def test_both_books_hold_the_same_quantity(entries: list[LedgerEntry]) -> None:
         signs = {lot.quantity > 0 for lot in position.lots}
         assert len(signs) <= 1  # never long and short at once
         if position.quantity == 0:
-            assert position.average_cost == 0 and position.fifo_cost == 0
+            assert position.average_cost == 0
+            assert position.fifo_cost == 0
