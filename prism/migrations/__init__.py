@@ -12,6 +12,7 @@ maintenance task, and :func:`upgrade` runs pending tasks after the revisions.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import shutil
@@ -141,14 +142,14 @@ async def upgrade_device(
         if current != target:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             backup = path.with_name(f"{path.name}.before-upgrade-{current or 'empty'}-{stamp}")
-            _copy(path, backup)
+            await asyncio.to_thread(_copy, path, backup)
     database = open_database(settings)
     try:
         await upgrade(database, revision, config=config)
     except Exception as error:
         await database.dispose()
         if backup is not None and path is not None:
-            _restore(backup, path)
+            await asyncio.to_thread(_restore, backup, path)
         raise (error if isinstance(error, MigrationError) else MigrationError(str(error))) from error
     await database.dispose()
     return backup
