@@ -5,7 +5,7 @@ Nothing here performs I/O or imports another part of Prism (bar the leaf
 API, the sync engine and the importers alike.
 """
 
-from prism.domain.holdings import CostMethod, Holding, combine_holdings, value_position
+from prism.domain.holdings import CostMethod, Holding, value_holdings, value_position
 from prism.domain.ledger import (
     LedgerEntry,
     TransactionType,
@@ -26,8 +26,8 @@ __all__ = [
     "Quote",
     "TransactionType",
     "cash_effects",
-    "combine_holdings",
     "replay",
     "validate_entry",
+    "value_holdings",
     "value_position",
 ]

@@ -10,11 +10,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from prism.domain.money import CONTEXT, ZERO, canonical_value, divide
-from prism.domain.positions import Position, Quote
+from prism.domain.money import CONTEXT, ZERO, divide
+from prism.domain.positions import PositionFigures, Quote
 from prism.domain.replay import FxQuote
 
-__all__ = ["CostMethod", "Holding", "combine_holdings", "convert", "value_position"]
+__all__ = [
+    "COMBINED",
+    "CostMethod",
+    "Holding",
+    "combine_positions",
+    "convert",
+    "value_holdings",
+    "value_position",
+]
+
+#: ``portfolio_id`` of positions summed over portfolios.
+COMBINED = uuid.UUID(int=0)
 
 
 class CostMethod(StrEnum):
@@ -57,74 +68,91 @@ def convert(amount: Decimal, source: str, target: str, fx: Mapping[tuple[str, st
 
 
 def value_position(
-    position: Position,
+    position: PositionFigures,
     method: CostMethod,
     currency: str,
     quote: Quote | None,
     fx: Mapping[tuple[str, str], FxQuote],
 ) -> Holding:
     """Value one position at ``quote`` in the portfolio's ``currency``."""
-    cost = position.cost_basis(method)
+    cost = position.fifo_cost if method is CostMethod.FIFO else position.average_cost
     market_value: Decimal | None = None
     if quote is not None:
-        market_value = convert(
-            CONTEXT.multiply(position.quantity, quote.price),
-            quote.currency,
-            currency,
-            fx,
-        )
+        market_value = convert(CONTEXT.multiply(position.quantity, quote.price), quote.currency, currency, fx)
     elif position.quantity == 0:
         market_value = ZERO
-    unrealized = None if market_value is None else canonical_value(CONTEXT.subtract(market_value, cost))
     return Holding(
         asset_id=position.asset_id,
         portfolio_id=position.portfolio_id,
         currency=currency,
         quantity=position.quantity,
         cost_basis=cost,
-        realized_gain=position.realized(method),
+        realized_gain=position.realized_fifo if method is CostMethod.FIFO else position.realized_average,
         dividends=position.dividends,
         price=quote.price if quote else None,
         price_currency=quote.currency if quote else None,
         price_date=quote.date if quote else None,
-        market_value=None if market_value is None else canonical_value(market_value),
-        unrealized_gain=unrealized,
-        consistent=position.is_consistent,
+        market_value=market_value,
+        unrealized_gain=None if market_value is None else CONTEXT.subtract(market_value, cost),
+        consistent=position.consistent,
     )
 
 
-def _add(left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    if left is None or right is None:
-        return None
-    return canonical_value(CONTEXT.add(left, right))
-
-
-def combine_holdings(holdings: Iterable[Holding]) -> list[Holding]:
-    """Sum holdings of one asset across portfolios of one currency.
+def combine_positions(
+    positions: Iterable[PositionFigures], currencies: Mapping[uuid.UUID, str]
+) -> list[tuple[PositionFigures, str]]:
+    """Sum positions of one asset across portfolios that share a currency.
 
     Portfolios with different base currencies are not converted into each other:
     the overall view has one row per (asset, currency), so no FX guess enters it.
+    The sums carry :data:`COMBINED` as their ``portfolio_id`` and come in (asset,
+    currency) order.
     """
-    combined: dict[tuple[uuid.UUID, str], Holding] = {}
-    for holding in holdings:
-        key = (holding.asset_id, holding.currency)
-        seen = combined.get(key)
-        if seen is None:
-            combined[key] = dataclasses.replace(holding, portfolio_id=None)
-            continue
-        combined[key] = Holding(
-            asset_id=seen.asset_id,
-            portfolio_id=None,
-            currency=seen.currency,
-            quantity=canonical_value(CONTEXT.add(seen.quantity, holding.quantity)),
-            cost_basis=canonical_value(CONTEXT.add(seen.cost_basis, holding.cost_basis)),
-            realized_gain=canonical_value(CONTEXT.add(seen.realized_gain, holding.realized_gain)),
-            dividends=canonical_value(CONTEXT.add(seen.dividends, holding.dividends)),
-            price=seen.price,
-            price_currency=seen.price_currency,
-            price_date=seen.price_date,
-            market_value=_add(seen.market_value, holding.market_value),
-            unrealized_gain=_add(seen.unrealized_gain, holding.unrealized_gain),
-            consistent=seen.consistent and holding.consistent,
+    sums: dict[tuple[uuid.UUID, str], list[Decimal]] = {}
+    consistent: dict[tuple[uuid.UUID, str], bool] = {}
+    add = CONTEXT.add
+    for p in positions:
+        key = (p.asset_id, currencies[p.portfolio_id])
+        found = sums.get(key)
+        amounts = [p.quantity, p.fifo_cost, p.average_cost, p.realized_fifo, p.realized_average, p.dividends]
+        if found is None:
+            sums[key] = amounts
+            consistent[key] = p.consistent
+        else:
+            sums[key] = [add(a, b) for a, b in zip(found, amounts, strict=True)]
+            consistent[key] = consistent[key] and p.consistent
+    combined: list[tuple[PositionFigures, str]] = []
+    for (asset, currency), values in sorted(sums.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        quantity, fifo, average, realized_fifo, realized_average, dividends = values
+        figures = PositionFigures(
+            COMBINED,
+            asset,
+            quantity,
+            fifo,
+            average,
+            realized_fifo,
+            realized_average,
+            dividends,
+            consistent[(asset, currency)],
         )
-    return sorted(combined.values(), key=lambda h: (str(h.asset_id), h.currency))
+        combined.append((figures, currency))
+    return combined
+
+
+def value_holdings(
+    positions: Iterable[PositionFigures],
+    currencies: Mapping[uuid.UUID, str],
+    quotes: Mapping[uuid.UUID, Quote],
+    fx: Mapping[tuple[str, str], FxQuote],
+    *,
+    method: CostMethod,
+    combine: bool,
+) -> list[Holding]:
+    """Holdings of the given positions; ``combine`` sums them over portfolios."""
+    if combine:
+        return [
+            dataclasses.replace(value_position(p, method, currency, quotes.get(p.asset_id), fx), portfolio_id=None)
+            for p, currency in combine_positions(positions, currencies)
+        ]
+    valued = [value_position(p, method, currencies[p.portfolio_id], quotes.get(p.asset_id), fx) for p in positions]
+    return sorted(valued, key=lambda h: str(h.asset_id))

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from prism.domain.ledger import LedgerEntry, TransactionType, gross_amount
 from prism.domain.money import CONTEXT, ZERO, canonical_value, divide
@@ -30,6 +31,7 @@ from prism.domain.money import CONTEXT, ZERO, canonical_value, divide
 __all__ = [
     "Lot",
     "Position",
+    "PositionFigures",
     "Quote",
     "SortKey",
     "apply_to_positions",
@@ -70,18 +72,42 @@ class Position:
         """Cost basis of the open lots under FIFO."""
         return canonical_value(sum((lot.cost for lot in self.lots), ZERO))
 
-    def cost_basis(self, method: str) -> Decimal:
-        """Cost basis under ``"fifo"`` or ``"average"``."""
-        return self.fifo_cost if method == "fifo" else self.average_cost
-
-    def realized(self, method: str) -> Decimal:
-        """Realised gain under ``"fifo"`` or ``"average"``."""
-        return self.realized_fifo if method == "fifo" else self.realized_average
-
     @property
     def is_consistent(self) -> bool:
         """False when merged data took out more than was held."""
         return not self.overdrafts
+
+    def figures(self) -> PositionFigures:
+        """The numbers a holding shows, without the lots behind them."""
+        return PositionFigures(
+            portfolio_id=self.portfolio_id,
+            asset_id=self.asset_id,
+            quantity=self.quantity,
+            fifo_cost=self.fifo_cost,
+            average_cost=self.average_cost,
+            realized_fifo=self.realized_fifo,
+            realized_average=self.realized_average,
+            dividends=self.dividends,
+            consistent=self.is_consistent,
+        )
+
+
+class PositionFigures(NamedTuple):
+    """A position's totals under both cost methods: all a holding needs.
+
+    A named tuple, not a dataclass: reading holdings builds one per position, and
+    that construction is most of a read's cost.
+    """
+
+    portfolio_id: uuid.UUID
+    asset_id: uuid.UUID
+    quantity: Decimal
+    fifo_cost: Decimal
+    average_cost: Decimal
+    realized_fifo: Decimal
+    realized_average: Decimal
+    dividends: Decimal
+    consistent: bool
 
 
 @dataclass(slots=True)

@@ -11,14 +11,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from prism.domain.holdings import CostMethod, Holding, combine_holdings, value_position
-from prism.domain.positions import Position, Quote
+from prism.domain.holdings import CostMethod, Holding, value_holdings
+from prism.domain.positions import PositionFigures, Quote
 from prism.domain.replay import FxQuote, LedgerState, replay
 from prism.storage.entries import load_base_currencies, load_entries
-from prism.storage.projection import position_from_row, quote_from_row
 from prism.storage.tables import (
     asset_states,
     cash_balances,
@@ -45,26 +44,6 @@ class CashBalance:
     balance: Decimal
 
 
-def _value(
-    found: list[Position],
-    *,
-    quotes: dict[uuid.UUID, Quote],
-    fx: dict[tuple[str, str], FxQuote],
-    bases: dict[uuid.UUID, str],
-    method: CostMethod,
-    portfolio_id: uuid.UUID | None,
-    include_closed: bool,
-) -> list[Holding]:
-    valued = [
-        value_position(p, method, bases[p.portfolio_id], quotes.get(p.asset_id), fx)
-        for p in found
-        if include_closed or p.quantity != 0
-    ]
-    if portfolio_id is None:
-        return combine_holdings(valued)
-    return sorted(valued, key=lambda h: str(h.asset_id))
-
-
 async def _live_bases(connection: AsyncConnection, owner_id: uuid.UUID) -> dict[uuid.UUID, str]:
     p = portfolios.c
     result = await connection.execute(
@@ -81,37 +60,56 @@ async def read_holdings(
     method: CostMethod = CostMethod.FIFO,
     include_closed: bool = False,
 ) -> list[Holding]:
-    """Holdings of one portfolio, or summed over all (one row per asset and currency)."""
-    c = positions.c
-    query = select(positions).where(c.owner_id == owner_id)
+    """Holdings of one portfolio, or summed over all (one row per asset and currency).
+
+    One query over the projection: the positions, their portfolio's currency and the
+    asset's latest price, without the lots behind them.
+    """
+    c, a, p = positions.c, asset_states.c, portfolios.c
+    query = (
+        select(
+            c.portfolio_id,
+            c.asset_id,
+            c.quantity,
+            c.fifo_cost,
+            c.average_cost,
+            c.realized_fifo,
+            c.realized_average,
+            c.dividends,
+            c.consistent,
+            p.base_currency,
+            a.price,
+            a.price_currency,
+            a.price_date,
+            a.price_order,
+            a.price_id,
+        )
+        .join(portfolios, and_(p.owner_id == c.owner_id, p.id == c.portfolio_id, p.deleted_at.is_(None)))
+        .outerjoin(asset_states, and_(a.owner_id == c.owner_id, a.asset_id == c.asset_id))
+        .where(c.owner_id == owner_id)
+    )
     if portfolio_id is not None:
         query = query.where(c.portfolio_id == portfolio_id)
-    found = [position_from_row(row) for row in (await connection.execute(query)).mappings()]
-    asset_ids = {p.asset_id for p in found}
-    a = asset_states.c
+    if not include_closed:
+        query = query.where(c.quantity != Decimal(0))
+    found: list[PositionFigures] = []
     quotes: dict[uuid.UUID, Quote] = {}
-    if asset_ids:
-        rows = await connection.execute(select(asset_states).where(a.owner_id == owner_id))
-        for row in rows.mappings():
-            quote = quote_from_row(row)
-            if quote is not None and row["asset_id"] in asset_ids:
-                quotes[row["asset_id"]] = quote
+    bases: dict[uuid.UUID, str] = {}
+    # Positional access on plain tuples: this loop is the whole cost of a read.
+    for row in await connection.execute(query):
+        portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent, base = row[:10]
+        found.append(
+            PositionFigures(portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent)
+        )
+        bases[portfolio] = base
+        if row[10] is not None:
+            quotes[asset] = Quote(row[10], row[11], row[12], (row[12], row[13], row[14]))
     f = fx_rates.c
     fx = {
         (row.source, row.target): FxQuote(row.rate, (row.last_date, row.last_order, row.last_id))
         for row in await connection.execute(select(fx_rates).where(f.owner_id == owner_id))
     }
-    bases = await _live_bases(connection, owner_id)
-    found = [p for p in found if p.portfolio_id in bases]
-    return _value(
-        found,
-        quotes=quotes,
-        fx=fx,
-        bases=bases,
-        method=method,
-        portfolio_id=portfolio_id,
-        include_closed=include_closed,
-    )
+    return value_holdings(found, bases, quotes, fx, method=method, combine=portfolio_id is None)
 
 
 async def read_cash(
@@ -145,19 +143,13 @@ async def recompute_holdings(
     """The same answer as :func:`read_holdings`, replayed from the whole ledger."""
     state, bases = await _replayed(connection, owner_id)
     found = [
-        p
+        p.figures()
         for p in state.positions.values()
-        if p.portfolio_id in bases and (portfolio_id is None or p.portfolio_id == portfolio_id)
+        if p.portfolio_id in bases
+        and (portfolio_id is None or p.portfolio_id == portfolio_id)
+        and (include_closed or p.quantity != 0)
     ]
-    return _value(
-        found,
-        quotes=state.quotes,
-        fx=state.fx,
-        bases=bases,
-        method=method,
-        portfolio_id=portfolio_id,
-        include_closed=include_closed,
-    )
+    return value_holdings(found, bases, state.quotes, state.fx, method=method, combine=portfolio_id is None)
 
 
 async def recompute_cash(connection: AsyncConnection, owner_id: uuid.UUID) -> list[CashBalance]:

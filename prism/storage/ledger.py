@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import String, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from prism.domain.ledger import (
@@ -85,36 +85,46 @@ def _stored(row: Any) -> StoredTransaction:
     )
 
 
-async def _base_currency(
-    connection: AsyncConnection,
-    owner_id: uuid.UUID,
-    portfolio_id: uuid.UUID,
-    field: str,
-) -> str:
+def _live_portfolio_base(owner_id: uuid.UUID, portfolio_id: uuid.UUID | None) -> Any:
     p = portfolios.c
-    base = await connection.scalar(
-        select(p.base_currency).where(p.owner_id == owner_id, p.id == portfolio_id, p.deleted_at.is_(None))
+    if portfolio_id is None:
+        return literal(None, String)
+    return (
+        select(p.base_currency)
+        .where(p.owner_id == owner_id, p.id == portfolio_id, p.deleted_at.is_(None))
+        .scalar_subquery()
     )
-    if base is None:
-        raise ValidationError(f"no portfolio {portfolio_id}", field=field)
-    return str(base)
+
+
+def _live_asset(owner_id: uuid.UUID, asset_id: uuid.UUID | None) -> Any:
+    a = assets.c
+    if asset_id is None:
+        return literal(None, String)
+    return select(a.id).where(a.owner_id == owner_id, a.id == asset_id, a.deleted_at.is_(None)).scalar_subquery()
 
 
 async def _check_references(
     connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry
 ) -> dict[uuid.UUID, str]:
-    bases = {entry.portfolio_id: await _base_currency(connection, owner_id, entry.portfolio_id, "portfolio_id")}
+    # One round trip for everything the entry refers to: writes are latency-bound.
+    found = (
+        await connection.execute(
+            select(
+                _live_portfolio_base(owner_id, entry.portfolio_id).label("base"),
+                _live_portfolio_base(owner_id, entry.target_portfolio_id).label("target_base"),
+                _live_asset(owner_id, entry.asset_id).label("asset"),
+            )
+        )
+    ).one()
+    if found.base is None:
+        raise ValidationError(f"no portfolio {entry.portfolio_id}", field="portfolio_id")
+    bases = {entry.portfolio_id: str(found.base)}
     if entry.target_portfolio_id is not None:
-        bases[entry.target_portfolio_id] = await _base_currency(
-            connection, owner_id, entry.target_portfolio_id, "target_portfolio_id"
-        )
-    if entry.asset_id is not None:
-        a = assets.c
-        found = await connection.scalar(
-            select(a.id).where(a.owner_id == owner_id, a.id == entry.asset_id, a.deleted_at.is_(None))
-        )
-        if found is None:
-            raise ValidationError(f"no asset {entry.asset_id}", field="asset_id")
+        if found.target_base is None:
+            raise ValidationError(f"no portfolio {entry.target_portfolio_id}", field="target_portfolio_id")
+        bases[entry.target_portfolio_id] = str(found.target_base)
+    if entry.asset_id is not None and found.asset is None:
+        raise ValidationError(f"no asset {entry.asset_id}", field="asset_id")
     validate_entry(entry, bases)
     if entry.type is TransactionType.SPLIT:
         await _check_single_split(connection, owner_id, entry)
@@ -150,9 +160,6 @@ async def record_transaction(
     """Store a new entry and fold it into the projection."""
     await lock_owner(connection, owner_id)
     bases = await _check_references(connection, owner_id, entry)
-    t = transactions.c
-    if await connection.scalar(select(t.id).where(t.owner_id == owner_id, t.id == entry.id)) is not None:
-        raise ConflictError(f"transaction {entry.id} already exists")
     stamp = now or dt.datetime.now(dt.UTC)
     values = {
         **entry_values(entry),

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
 
 __all__ = ["upsert"]
+
+
+@cache
+def _upsert_statement(dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Insert:
+    # Built once per shape: constructing ON CONFLICT clauses costs more than running them.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    updates = {name: statement.excluded[name] for name in columns if name not in keys}
+    upserting: Insert = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    return upserting
 
 
 async def upsert(
@@ -21,10 +33,5 @@ async def upsert(
     """Insert ``rows``, replacing every non-key column where the key exists."""
     if not rows:
         return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-    await connection.execute(
-        statement.on_conflict_do_update(index_elements=list(keys), set_=updates),
-        list(rows),
-    )
+    statement = _upsert_statement(connection.dialect.name, table, tuple(rows[0]), tuple(keys))
+    await connection.execute(statement, list(rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +40,21 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return canonical(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return canonical_value(Decimal(value))
+        # Values are canonicalised on the way in, and NUMERIC keeps the scale it was
+        # given, so both databases hand back the canonical digits unchanged.
+        if value is None or isinstance(value, Decimal):
+            return value
+        return Decimal(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Decimal | None] | None:
+        # Reads of holdings parse thousands of these: skip TypeDecorator's layers.
+        if dialect.name == "postgresql":
+            return None  # asyncpg already returns Decimal for NUMERIC
+        return _text_to_decimal
+
+
+def _text_to_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prism.domain.holdings import CostMethod, combine_holdings, value_position
+from prism.domain.holdings import CostMethod, value_holdings
 from prism.domain.ledger import LedgerEntry
 from prism.domain.replay import replay
 from tests.ledger_strategies import BASES, ops, rates, to_entry
@@ -55,14 +55,11 @@ def test_cash_balances_equal_the_sum_of_cash_movements(entries: list[LedgerEntry
 def test_realised_plus_unrealised_is_the_same_under_fifo_and_average(entries: list[LedgerEntry]) -> None:
     state = replay(entries, BASE_OF)
     totals = {}
+    figures = [p.figures() for p in state.positions.values()]
     for method in CostMethod:
-        valued = [
-            value_position(p, method, BASE_OF[p.portfolio_id], state.quotes.get(p.asset_id), state.fx)
-            for p in state.positions.values()
-        ]
         totals[method] = {
             (h.asset_id, h.currency): (h.realized_gain + h.unrealized_gain if h.unrealized_gain is not None else None)
-            for h in combine_holdings(valued)
+            for h in value_holdings(figures, BASE_OF, state.quotes, state.fx, method=method, combine=True)
         }
     assert totals[CostMethod.FIFO] == totals[CostMethod.AVERAGE]
 
