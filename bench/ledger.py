@@ -158,20 +158,31 @@ async def run(args: argparse.Namespace, url: str) -> None:
         async with database.read() as c:
             await recompute_holdings(c, owner)
 
+    async def read_one_portfolio() -> None:
+        async with database.read() as c:
+            await read_holdings(c, owner, portfolio_id=portfolios[0])
+
+    async def recompute_one_portfolio() -> None:
+        async with database.read() as c:
+            await recompute_holdings(c, owner, portfolio_id=portfolios[0])
+
     results = []
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("measuring", total=5)
+        task = progress.add_task("measuring", total=7)
         for label, action, repeat in [
             ("write, projection maintained", write_with_projection, args.writes),
             ("write, row only (baseline)", write_row_only, args.writes),
             ("back-dated write, projection maintained", backdated_write, max(20, args.writes // 10)),
             ("holdings read, projection", read_projection, args.reads),
             ("holdings read, full recomputation (baseline)", read_recompute, max(3, args.reads // 10)),
+            ("one portfolio's holdings, projection", read_one_portfolio, args.reads),
+            ("one portfolio's holdings, recomputation (baseline)", recompute_one_portfolio, max(3, args.reads // 10)),
         ]:
             results.append((label, await _timed(action, repeat)))
             progress.advance(task)
     async with database.read() as c:
         holdings = len(await read_holdings(c, owner))
+        in_first = len(await read_holdings(c, owner, portfolio_id=portfolios[0]))
     await database.dispose()
 
     table = Table(title=f"{args.database}: {args.assets:,} assets, {args.transactions:,} transactions, "
@@ -185,8 +196,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
                   f"{medians[results[1][0]] / medians[results[0][0]]:.2f}x the baseline's rate")
     table.add_row("back-dated write (replays one asset)", _summary(results[2][1]), _summary(results[1][1]),
                   f"{medians[results[2][0]] / medians[results[1][0]]:.2f}x the baseline's time")
-    table.add_row("holdings read (all portfolios)", _summary(results[3][1]), _summary(results[4][1]),
-                  f"{medians[results[4][0]] / medians[results[3][0]]:.0f}x faster")
+    table.add_row(f"holdings read, all portfolios ({holdings:,} holdings)", _summary(results[3][1]),
+                  _summary(results[4][1]), f"{medians[results[4][0]] / medians[results[3][0]]:.0f}x faster")
+    table.add_row(f"holdings read, one portfolio ({in_first:,} holdings)", _summary(results[5][1]),
+                  _summary(results[6][1]), f"{medians[results[6][0]] / medians[results[5][0]]:.0f}x faster")
     console.print(table)
 
 

@@ -110,14 +110,12 @@ class PositionFigures(NamedTuple):
     consistent: bool
 
 
-@dataclass(slots=True)
-class Quote:
+class Quote(NamedTuple):
     """The latest known price of an asset (a trade price until market data exists)."""
 
     price: Decimal
     currency: str
     date: dt.date
-    key: SortKey
 
 
 def _sign(value: Decimal) -> int:
@@ -290,4 +288,4 @@ def quote_from_entry(entry: LedgerEntry) -> Quote | None:
     if not quantity:
         return None
     price = entry.price if entry.price is not None else divide(gross_amount(entry), quantity)
-    return Quote(canonical_value(price), entry.currency, entry.date, entry.sort_key)
+    return Quote(canonical_value(price), entry.currency, entry.date)

@@ -85,7 +85,7 @@ class LedgerState:
 def split_quote(quote: Quote, entry: LedgerEntry) -> Quote:
     """A pre-split trade price restated in post-split units."""
     assert entry.ratio is not None
-    return Quote(divide(quote.price, entry.ratio), quote.currency, quote.date, quote.key)
+    return Quote(divide(quote.price, entry.ratio), quote.currency, quote.date)
 
 
 def replay(entries: Iterable[LedgerEntry], base_currencies: dict[uuid.UUID, str]) -> LedgerState:

@@ -81,8 +81,6 @@ async def read_holdings(
             a.price,
             a.price_currency,
             a.price_date,
-            a.price_order,
-            a.price_id,
         )
         .join(portfolios, and_(p.owner_id == c.owner_id, p.id == c.portfolio_id, p.deleted_at.is_(None)))
         .outerjoin(asset_states, and_(a.owner_id == c.owner_id, a.asset_id == c.asset_id))
@@ -103,7 +101,7 @@ async def read_holdings(
         )
         bases[portfolio] = base
         if row[10] is not None:
-            quotes[asset] = Quote(row[10], row[11], row[12], (row[12], row[13], row[14]))
+            quotes[asset] = Quote(row[10], row[11], row[12])
     f = fx_rates.c
     fx = {
         (row.source, row.target): FxQuote(row.rate, (row.last_date, row.last_order, row.last_id))

@@ -115,10 +115,9 @@ def _position_values(owner_id: uuid.UUID, position: Position) -> dict[str, Any]:
 
 def quote_from_row(row: RowMapping) -> Quote | None:
     """The latest trade price kept in an ``asset_states`` row, if any."""
-    key = _key(row["price_date"], row["price_order"], row["price_id"])
-    if row["price"] is None or key is None:
+    if row["price"] is None:
         return None
-    return Quote(row["price"], row["price_currency"], row["price_date"], key)
+    return Quote(row["price"], row["price_currency"], row["price_date"])
 
 
 def _asset_state_values(owner_id: uuid.UUID, asset_id: uuid.UUID, last: SortKey, quote: Quote | None) -> dict[str, Any]:
@@ -130,9 +129,7 @@ def _asset_state_values(owner_id: uuid.UUID, asset_id: uuid.UUID, last: SortKey,
         "last_id": last[2],
         "price": quote.price if quote else None,
         "price_currency": quote.currency if quote else None,
-        "price_date": quote.key[0] if quote else None,
-        "price_order": quote.key[1] if quote else None,
-        "price_id": quote.key[2] if quote else None,
+        "price_date": quote.date if quote else None,
     }
 
 

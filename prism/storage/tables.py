@@ -238,6 +238,7 @@ positions = Table(
     Column("last_order", BigInteger, nullable=True),
     Column("last_id", String(36), nullable=True),
     Index(None, "owner_id", "asset_id"),
+    sqlite_with_rowid=False,
 )
 
 cash_balances = Table(
@@ -247,6 +248,7 @@ cash_balances = Table(
     Column("portfolio_id", Uuid, primary_key=True),
     Column("currency", String(3), primary_key=True),
     Column("balance", ExactDecimal, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 asset_states = Table(
@@ -260,8 +262,7 @@ asset_states = Table(
     Column("price", ExactDecimal, nullable=True),
     Column("price_currency", String(3), nullable=True),
     Column("price_date", Date, nullable=True),
-    Column("price_order", BigInteger, nullable=True),
-    Column("price_id", String(36), nullable=True),
+    sqlite_with_rowid=False,
 )
 
 fx_rates = Table(
@@ -274,6 +275,7 @@ fx_rates = Table(
     Column("last_date", Date, nullable=False),
     Column("last_order", BigInteger, nullable=False),
     Column("last_id", String(36), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 maintenance_tasks = Table(

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("last_order", sa.BigInteger(), nullable=True),
         sa.Column("last_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("owner_id", "portfolio_id", "asset_id", name=op.f("pk_positions")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         op.f("ix_positions_owner_id_asset_id"),
@@ -53,6 +54,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("balance", ExactDecimal(), nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "portfolio_id", "currency", name=op.f("pk_cash_balances")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "asset_states",
@@ -64,9 +66,8 @@ def upgrade() -> None:
         sa.Column("price", ExactDecimal(), nullable=True),
         sa.Column("price_currency", sa.String(length=3), nullable=True),
         sa.Column("price_date", sa.Date(), nullable=True),
-        sa.Column("price_order", sa.BigInteger(), nullable=True),
-        sa.Column("price_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("owner_id", "asset_id", name=op.f("pk_asset_states")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "fx_rates",
@@ -78,6 +79,7 @@ def upgrade() -> None:
         sa.Column("last_order", sa.BigInteger(), nullable=False),
         sa.Column("last_id", sa.String(length=36), nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "source", "target", name=op.f("pk_fx_rates")),
+        sqlite_with_rowid=False,
     )
     # The projection is derived data: ask prism.migrations to rebuild it from the ledger.
     maintenance = sa.table(
