@@ -83,7 +83,9 @@ def _ledger(owner_portfolios: list[uuid.UUID], assets: list[uuid.UUID], count: i
     return entries
 
 
-async def _setup(database: Database, n_assets: int, n_transactions: int) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+async def _setup(
+    database: Database, n_assets: int, n_transactions: int
+) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
     async with database.write() as c:
         owner = await create_account(c, "bench")
         portfolios = [(await create_portfolio(c, owner, name, "EUR")).id for name in ("Broker", "Pension", "Kids")]
@@ -131,22 +133,53 @@ async def run(args: argparse.Namespace, url: str) -> None:
     last = START + dt.timedelta(days=3651)
 
     async def write_with_projection() -> None:
-        buy = LedgerEntry(new_id(), rng.choice(portfolios), TransactionType.BUY, last, CLOCK.next(), "EUR",
-                          rng.choice(assets), quantity=Decimal(3), price=Decimal("12.34"), fee=Decimal(1))
+        buy = LedgerEntry(
+            new_id(),
+            rng.choice(portfolios),
+            TransactionType.BUY,
+            last,
+            CLOCK.next(),
+            "EUR",
+            rng.choice(assets),
+            quantity=Decimal(3),
+            price=Decimal("12.34"),
+            fee=Decimal(1),
+        )
         async with database.write() as c:
             await record_transaction(c, owner, buy)
 
     async def write_row_only() -> None:
-        buy = LedgerEntry(new_id(), rng.choice(portfolios), TransactionType.BUY, last, CLOCK.next(), "EUR",
-                          rng.choice(assets), quantity=Decimal(3), price=Decimal("12.34"), fee=Decimal(1))
+        buy = LedgerEntry(
+            new_id(),
+            rng.choice(portfolios),
+            TransactionType.BUY,
+            last,
+            CLOCK.next(),
+            "EUR",
+            rng.choice(assets),
+            quantity=Decimal(3),
+            price=Decimal("12.34"),
+            fee=Decimal(1),
+        )
         now = dt.datetime.now(dt.UTC)
         async with database.write() as c:
-            await c.execute(transactions.insert().values(**entry_values(buy), owner_id=owner, created_at=now, updated_at=now))
+            await c.execute(
+                transactions.insert().values(**entry_values(buy), owner_id=owner, created_at=now, updated_at=now)
+            )
 
     async def backdated_write() -> None:
         day = START + dt.timedelta(days=rng.randrange(3650))
-        buy = LedgerEntry(new_id(), rng.choice(portfolios), TransactionType.BUY, day, CLOCK.next(), "EUR",
-                          rng.choice(assets), quantity=Decimal(1), price=Decimal("10"))
+        buy = LedgerEntry(
+            new_id(),
+            rng.choice(portfolios),
+            TransactionType.BUY,
+            day,
+            CLOCK.next(),
+            "EUR",
+            rng.choice(assets),
+            quantity=Decimal(1),
+            price=Decimal("10"),
+        )
         async with database.write() as c:
             await record_transaction(c, owner, buy)
 
@@ -185,21 +218,43 @@ async def run(args: argparse.Namespace, url: str) -> None:
         in_first = len(await read_holdings(c, owner, portfolio_id=portfolios[0]))
     await database.dispose()
 
-    table = Table(title=f"{args.database}: {args.assets:,} assets, {args.transactions:,} transactions, "
-                        f"{holdings:,} holdings (synchronous={args.synchronous})")
+    table = Table(
+        title=f"{args.database}: {args.assets:,} assets, {args.transactions:,} transactions, "
+        f"{holdings:,} holdings (synchronous={args.synchronous})"
+    )
     for column in ("measure", "figure", "baseline", "ratio"):
         table.add_column(column, justify="right" if column != "measure" else "left")
     medians = {label: statistics.median(samples) for label, samples in results}
-    table.add_row("single write (median)", _summary(results[0][1]), _summary(results[1][1]),
-                  f"{medians[results[0][0]] / medians[results[1][0]]:.2f}x the baseline's time")
-    table.add_row("writes per second", f"{1000 / medians[results[0][0]]:.0f}", f"{1000 / medians[results[1][0]]:.0f}",
-                  f"{medians[results[1][0]] / medians[results[0][0]]:.2f}x the baseline's rate")
-    table.add_row("back-dated write (replays one asset)", _summary(results[2][1]), _summary(results[1][1]),
-                  f"{medians[results[2][0]] / medians[results[1][0]]:.2f}x the baseline's time")
-    table.add_row(f"holdings read, all portfolios ({holdings:,} holdings)", _summary(results[3][1]),
-                  _summary(results[4][1]), f"{medians[results[4][0]] / medians[results[3][0]]:.0f}x faster")
-    table.add_row(f"holdings read, one portfolio ({in_first:,} holdings)", _summary(results[5][1]),
-                  _summary(results[6][1]), f"{medians[results[6][0]] / medians[results[5][0]]:.0f}x faster")
+    table.add_row(
+        "single write (median)",
+        _summary(results[0][1]),
+        _summary(results[1][1]),
+        f"{medians[results[0][0]] / medians[results[1][0]]:.2f}x the baseline's time",
+    )
+    table.add_row(
+        "writes per second",
+        f"{1000 / medians[results[0][0]]:.0f}",
+        f"{1000 / medians[results[1][0]]:.0f}",
+        f"{medians[results[1][0]] / medians[results[0][0]]:.2f}x the baseline's rate",
+    )
+    table.add_row(
+        "back-dated write (replays one asset)",
+        _summary(results[2][1]),
+        _summary(results[1][1]),
+        f"{medians[results[2][0]] / medians[results[1][0]]:.2f}x the baseline's time",
+    )
+    table.add_row(
+        f"holdings read, all portfolios ({holdings:,} holdings)",
+        _summary(results[3][1]),
+        _summary(results[4][1]),
+        f"{medians[results[4][0]] / medians[results[3][0]]:.0f}x faster",
+    )
+    table.add_row(
+        f"holdings read, one portfolio ({in_first:,} holdings)",
+        _summary(results[5][1]),
+        _summary(results[6][1]),
+        f"{medians[results[6][0]] / medians[results[5][0]]:.0f}x faster",
+    )
     console.print(table)
 
 
