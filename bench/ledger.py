@@ -29,6 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import Connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -86,13 +87,16 @@ def _ledger(owner_portfolios: list[uuid.UUID], assets: list[uuid.UUID], count: i
 async def _setup(
     database: Database, n_assets: int, n_transactions: int
 ) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
-    async with database.write() as c:
-        owner = await create_account(c, "bench")
-        portfolios = [(await create_portfolio(c, owner, name, "EUR")).id for name in ("Broker", "Pension", "Kids")]
+    def create(c: Connection) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+        owner = create_account(c, "bench")
+        portfolios = [create_portfolio(c, owner, name, "EUR").id for name in ("Broker", "Pension", "Kids")]
         asset_ids = []
         for n in range(n_assets):
             asset = new_asset(owner, name=f"Asset {n}", kind="stock", currency="EUR", isin=_isin(n))
-            asset_ids.append((await save_asset(c, owner, asset)).id)
+            asset_ids.append(save_asset(c, owner, asset).id)
+        return owner, portfolios, asset_ids
+
+    owner, portfolios, asset_ids = await database.write(create)
     entries = _ledger(portfolios, asset_ids, n_transactions, seed=7)
     now = dt.datetime.now(dt.UTC)
     with Progress(console=console, transient=True) as progress:
@@ -100,12 +104,10 @@ async def _setup(
         for start in range(0, len(entries), 5000):
             chunk = entries[start : start + 5000]
             rows = [{**entry_values(e), "owner_id": owner, "created_at": now, "updated_at": now} for e in chunk]
-            async with database.write() as c:
-                await c.execute(transactions.insert(), rows)
+            await database.write(lambda c, rows=rows: c.execute(transactions.insert(), rows))
             progress.advance(task, len(chunk))
     started = time.perf_counter()
-    async with database.write() as c:
-        await rebuild_owner(c, owner)
+    await database.write(rebuild_owner, owner)
     console.print(f"projection built from the ledger in {time.perf_counter() - started:.1f} s")
     return owner, portfolios, asset_ids
 
@@ -145,8 +147,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             price=Decimal("12.34"),
             fee=Decimal(1),
         )
-        async with database.write() as c:
-            await record_transaction(c, owner, buy)
+        await database.write(record_transaction, owner, buy)
 
     async def write_row_only() -> None:
         buy = LedgerEntry(
@@ -162,10 +163,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
             fee=Decimal(1),
         )
         now = dt.datetime.now(dt.UTC)
-        async with database.write() as c:
-            await c.execute(
-                transactions.insert().values(**entry_values(buy), owner_id=owner, created_at=now, updated_at=now)
-            )
+        row = {**entry_values(buy), "owner_id": owner, "created_at": now, "updated_at": now}
+        await database.write(lambda c: c.execute(transactions.insert().values(row)))
 
     async def backdated_write() -> None:
         day = START + dt.timedelta(days=rng.randrange(3650))
@@ -180,24 +179,19 @@ async def run(args: argparse.Namespace, url: str) -> None:
             quantity=Decimal(1),
             price=Decimal("10"),
         )
-        async with database.write() as c:
-            await record_transaction(c, owner, buy)
+        await database.write(record_transaction, owner, buy)
 
     async def read_projection() -> None:
-        async with database.read() as c:
-            await read_holdings(c, owner)
+        await database.read(read_holdings, owner)
 
     async def read_recompute() -> None:
-        async with database.read() as c:
-            await recompute_holdings(c, owner)
+        await database.read(recompute_holdings, owner)
 
     async def read_one_portfolio() -> None:
-        async with database.read() as c:
-            await read_holdings(c, owner, portfolio_id=portfolios[0])
+        await database.read(read_holdings, owner, portfolio_id=portfolios[0])
 
     async def recompute_one_portfolio() -> None:
-        async with database.read() as c:
-            await recompute_holdings(c, owner, portfolio_id=portfolios[0])
+        await database.read(recompute_holdings, owner, portfolio_id=portfolios[0])
 
     results = []
     with Progress(console=console, transient=True) as progress:
@@ -213,9 +207,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         ]:
             results.append((label, await _timed(action, repeat)))
             progress.advance(task)
-    async with database.read() as c:
-        holdings = len(await read_holdings(c, owner))
-        in_first = len(await read_holdings(c, owner, portfolio_id=portfolios[0]))
+    holdings = len(await database.read(read_holdings, owner))
+    in_first = len(await database.read(read_holdings, owner, portfolio_id=portfolios[0]))
     await database.dispose()
 
     table = Table(
@@ -269,7 +262,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as folder:
         if args.database == "sqlite":
-            url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            url = f"sqlite:///{Path(folder) / 'bench.db'}"
             asyncio.run(run(args, url))
             return
         import pgserver

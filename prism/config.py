@@ -8,7 +8,7 @@ variable                        meaning (default)
 =============================  =====================================================
 ``PRISM_DATA_DIR``              folder for the device database and lake
                                 (``$XDG_DATA_HOME/prism`` or ``~/.local/share/prism``)
-``PRISM_DATABASE_URL``          SQLAlchemy URL (``sqlite+aiosqlite:///<data dir>/prism.db``);
+``PRISM_DATABASE_URL``          SQLAlchemy URL (``sqlite:///<data dir>/prism.db``);
                                 ``postgresql://`` is read as ``postgresql+asyncpg://``
 ``PRISM_DATABASE_POOL_SIZE``    readers (SQLite) or connections (PostgreSQL) (``5``)
 ``PRISM_SQLITE_BUSY_TIMEOUT_MS`` how long a SQLite writer waits for the lock (``5000``)
@@ -72,11 +72,12 @@ def _default_data_dir(environ: Mapping[str, str]) -> Path:
 
 
 def normalize_database_url(url: str) -> str:
-    """Pick Prism's async drivers for plain ``sqlite://`` and ``postgresql://`` URLs."""
+    """The URL with Prism's drivers: ``sqlite://`` (stdlib sqlite3) and ``postgresql+asyncpg://``."""
     for plain, driver in (
+        ("sqlite+aiosqlite://", "sqlite://"),
+        ("sqlite+pysqlite://", "sqlite://"),
         ("postgresql://", "postgresql+asyncpg://"),
         ("postgres://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
     ):
         if url.startswith(plain):
             return driver + url[len(plain) :]
@@ -105,11 +106,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     """
     env = os.environ if environ is None else environ
     data_dir = Path(overrides.pop("data_dir", None) or _default_data_dir(env))
-    url = (
-        overrides.pop("database_url", None)
-        or env.get("PRISM_DATABASE_URL")
-        or (f"sqlite+aiosqlite:///{data_dir / 'prism.db'}")
-    )
+    url = overrides.pop("database_url", None) or env.get("PRISM_DATABASE_URL") or (f"sqlite:///{data_dir / 'prism.db'}")
     synchronous = env.get("PRISM_SQLITE_SYNCHRONOUS", "FULL").upper()
     fields: dict[str, Any] = {
         "url": normalize_database_url(url),

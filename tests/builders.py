@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Connection
+
 from prism.domain.ids import EntryClock, new_id
 from prism.domain.ledger import LedgerEntry, TransactionType
 from prism.storage.catalog import create_account, create_portfolio, new_asset, save_asset
 from prism.storage.engine import Database
+from prism.storage.ledger import record_transaction
 
 CLOCK = EntryClock()
 
@@ -59,13 +62,26 @@ async def make_book(
     db: Database, *, portfolios: tuple[str, ...] = ("EUR",), assets: int = 2, asset_currency: str = "EUR"
 ) -> Book:
     """An account with one portfolio per given base currency and ``assets`` assets."""
-    async with db.write() as connection:
-        owner = await create_account(connection, "test")
+
+    def create(connection: Connection) -> Book:
+        owner = create_account(connection, "test")
         portfolio_ids = [
-            (await create_portfolio(connection, owner, f"P{i}", currency)).id for i, currency in enumerate(portfolios)
+            create_portfolio(connection, owner, f"P{i}", currency).id for i, currency in enumerate(portfolios)
         ]
         asset_ids = []
         for isin in ISINS[:assets]:
             asset = new_asset(owner, name=f"Asset {isin}", kind="etf", currency=asset_currency, isin=isin)
-            asset_ids.append((await save_asset(connection, owner, asset)).id)
-    return Book(owner, portfolio_ids, asset_ids)
+            asset_ids.append(save_asset(connection, owner, asset).id)
+        return Book(owner, portfolio_ids, asset_ids)
+
+    return await db.write(create)
+
+
+async def record(db: Database, owner: uuid.UUID, *entries: LedgerEntry) -> None:
+    """Record ``entries`` as local writes, all in one transaction."""
+
+    def write(connection: Connection) -> None:
+        for item in entries:
+            record_transaction(connection, owner, item)
+
+    await db.write(write)

@@ -87,7 +87,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "prism.db"
 
     async def migrate() -> None:
-        database = open_database(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+        database = open_database(DatabaseSettings(url=f"sqlite:///{path}"))
         try:
             await upgrade(database)
         finally:
@@ -107,7 +107,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 def empty_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a new, empty database of the current backend."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'prism.db'}"
+        yield f"sqlite:///{tmp_path / 'prism.db'}"
         return
     server: str = request.getfixturevalue("postgres_server_url")
     name = f"prism_test_{uuid.uuid4().hex[:12]}"
@@ -123,7 +123,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "prism.db"
         shutil.copyfile(template, path)
-        yield f"sqlite+aiosqlite:///{path}"
+        yield f"sqlite:///{path}"
         return
     server: str = request.getfixturevalue("postgres_server_url")
     template_name: str = request.getfixturevalue("postgres_template")

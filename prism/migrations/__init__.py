@@ -61,14 +61,13 @@ def head_revision(config: Config | None = None) -> str:
     return head
 
 
+def _revision_of(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at, or None for an empty database."""
-
-    def _read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
-
-    async with database.read() as connection:
-        return await connection.run_sync(_read)
+    return await database.read(_revision_of)
 
 
 async def _run(database: Database, config: Config, action: str, revision: str) -> None:
@@ -77,8 +76,7 @@ async def _run(database: Database, config: Config, action: str, revision: str) -
         getattr(command, action)(config, revision)
 
     try:
-        async with database.write() as connection:
-            await connection.run_sync(_migrate)
+        await database.write(_migrate)
     except MigrationError:
         raise
     except Exception as error:
@@ -88,7 +86,7 @@ async def _run(database: Database, config: Config, action: str, revision: str) -
 async def upgrade(database: Database, revision: str = "head", *, config: Config | None = None) -> None:
     """Upgrade to ``revision`` in one transaction, then run pending maintenance."""
     await _run(database, config or alembic_config(), "upgrade", revision)
-    await run_maintenance(database)
+    await database.write(run_maintenance)
 
 
 async def downgrade(database: Database, revision: str, *, config: Config | None = None) -> None:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select, update
 
 from prism.domain.ids import asset_id as asset_id_for
 from prism.domain.ids import new_id
@@ -74,10 +73,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def create_account(connection: AsyncConnection, name: str, *, account_id: uuid.UUID | None = None) -> uuid.UUID:
+def create_account(connection: Connection, name: str, *, account_id: uuid.UUID | None = None) -> uuid.UUID:
     """A new account (the owner of every other row)."""
     ident = account_id or new_id()
-    await connection.execute(accounts.insert().values(id=ident, name=name, created_at=_now()))
+    connection.execute(accounts.insert().values(id=ident, name=name, created_at=_now()))
     return ident
 
 
@@ -88,8 +87,8 @@ def _name(value: str, field_name: str = "name") -> str:
     return text
 
 
-async def create_portfolio(
-    connection: AsyncConnection,
+def create_portfolio(
+    connection: Connection,
     owner_id: uuid.UUID,
     name: str,
     base_currency: str,
@@ -103,7 +102,7 @@ async def create_portfolio(
         parse_currency(base_currency, field="base_currency"),
     )
     stamp = _now()
-    await connection.execute(
+    connection.execute(
         portfolios.insert().values(
             owner_id=owner_id,
             id=portfolio.id,
@@ -116,11 +115,11 @@ async def create_portfolio(
     return portfolio
 
 
-async def get_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> Portfolio:
+def get_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> Portfolio:
     """One live portfolio, or :class:`NotFoundError`."""
     p = portfolios.c
     row = (
-        await connection.execute(
+        connection.execute(
             select(p.id, p.name, p.base_currency).where(
                 p.owner_id == owner_id, p.id == portfolio_id, p.deleted_at.is_(None)
             )
@@ -131,10 +130,10 @@ async def get_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, portfo
     return Portfolio(row.id, row.name, row.base_currency)
 
 
-async def list_portfolios(connection: AsyncConnection, owner_id: uuid.UUID) -> list[Portfolio]:
+def list_portfolios(connection: Connection, owner_id: uuid.UUID) -> list[Portfolio]:
     """Every live portfolio of an owner, by name."""
     p = portfolios.c
-    result = await connection.execute(
+    result = connection.execute(
         select(p.id, p.name, p.base_currency)
         .where(p.owner_id == owner_id, p.deleted_at.is_(None))
         .order_by(p.name, p.id)
@@ -142,11 +141,11 @@ async def list_portfolios(connection: AsyncConnection, owner_id: uuid.UUID) -> l
     return [Portfolio(row.id, row.name, row.base_currency) for row in result]
 
 
-async def delete_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> None:
+def delete_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> None:
     """Soft-delete an empty portfolio; one with live transactions is refused."""
-    await get_portfolio(connection, owner_id, portfolio_id)
+    get_portfolio(connection, owner_id, portfolio_id)
     t = transactions.c
-    used = await connection.scalar(
+    used = connection.scalar(
         select(t.id)
         .where(
             t.owner_id == owner_id,
@@ -159,7 +158,7 @@ async def delete_portfolio(connection: AsyncConnection, owner_id: uuid.UUID, por
         raise ConflictError("the portfolio still has transactions; delete them first")
     p = portfolios.c
     stamp = _now()
-    await connection.execute(
+    connection.execute(
         update(portfolios)
         .where(p.owner_id == owner_id, p.id == portfolio_id)
         .values(deleted_at=stamp, updated_at=stamp)
@@ -209,7 +208,7 @@ def new_asset(
     )
 
 
-async def save_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset: Asset) -> Asset:
+def save_asset(connection: Connection, owner_id: uuid.UUID, asset: Asset) -> Asset:
     """Insert an asset, or update the live one with the same id (same ISIN)."""
     a = assets.c
     stamp = _now()
@@ -224,23 +223,19 @@ async def save_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset: As
         "updated_at": stamp,
         "deleted_at": None,
     }
-    existing = await connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == asset.id))
+    existing = connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == asset.id))
     if existing is None:
-        await connection.execute(assets.insert().values(owner_id=owner_id, id=asset.id, created_at=stamp, **values))
+        connection.execute(assets.insert().values(owner_id=owner_id, id=asset.id, created_at=stamp, **values))
     else:
-        await connection.execute(update(assets).where(a.owner_id == owner_id, a.id == asset.id).values(**values))
+        connection.execute(update(assets).where(a.owner_id == owner_id, a.id == asset.id).values(**values))
     return asset
 
 
-async def get_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
+def get_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
     """One live asset, or :class:`NotFoundError`."""
     a = assets.c
     row = (
-        (
-            await connection.execute(
-                select(assets).where(a.owner_id == owner_id, a.id == asset_id, a.deleted_at.is_(None))
-            )
-        )
+        (connection.execute(select(assets).where(a.owner_id == owner_id, a.id == asset_id, a.deleted_at.is_(None))))
         .mappings()
         .first()
     )
@@ -249,10 +244,10 @@ async def get_asset(connection: AsyncConnection, owner_id: uuid.UUID, asset_id: 
     return _asset_from_row(row)
 
 
-async def list_assets(connection: AsyncConnection, owner_id: uuid.UUID) -> list[Asset]:
+def list_assets(connection: Connection, owner_id: uuid.UUID) -> list[Asset]:
     """Every live asset of an owner, by name."""
     a = assets.c
-    result = await connection.execute(
+    result = connection.execute(
         select(assets).where(a.owner_id == owner_id, a.deleted_at.is_(None)).order_by(a.name, a.id)
     )
     return [_asset_from_row(row) for row in result.mappings()]

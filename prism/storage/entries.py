@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, RowMapping, Select, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType
 from prism.storage.tables import portfolios, transactions
@@ -21,7 +19,7 @@ __all__ = [
 ]
 
 
-def entry_from_row(row: Mapping[str, Any]) -> LedgerEntry:
+def entry_from_row(row: RowMapping) -> LedgerEntry:
     """The domain entry stored in a ``transactions`` row."""
     return LedgerEntry(
         id=row["id"],
@@ -71,21 +69,19 @@ def select_entries(owner_id: uuid.UUID) -> Select[Any]:
     )
 
 
-async def load_entries(
-    connection: AsyncConnection, owner_id: uuid.UUID, asset_id: uuid.UUID | None = None
-) -> list[LedgerEntry]:
+def load_entries(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID | None = None) -> list[LedgerEntry]:
     """Every live entry of an owner (or of one asset), in ledger order."""
     query = select_entries(owner_id)
     if asset_id is not None:
         query = query.where(transactions.c.asset_id == asset_id)
-    result = await connection.execute(query)
+    result = connection.execute(query)
     entries = [entry_from_row(row) for row in result.mappings()]
     entries.sort(key=lambda e: e.sort_key)  # uuid order differs by database; str order does not
     return entries
 
 
-async def load_base_currencies(connection: AsyncConnection, owner_id: uuid.UUID) -> dict[uuid.UUID, str]:
+def load_base_currencies(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Base currency of every portfolio of an owner, deleted ones included."""
     p = portfolios.c
-    result = await connection.execute(select(p.id, p.base_currency).where(p.owner_id == owner_id))
+    result = connection.execute(select(p.id, p.base_currency).where(p.owner_id == owner_id))
     return {row.id: row.base_currency for row in result}

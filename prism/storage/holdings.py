@@ -11,8 +11,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, select
 
 from prism.domain.holdings import CostMethod, Holding, value_holdings
 from prism.domain.positions import PositionFigures, Quote
@@ -44,16 +43,14 @@ class CashBalance:
     balance: Decimal
 
 
-async def _live_bases(connection: AsyncConnection, owner_id: uuid.UUID) -> dict[uuid.UUID, str]:
+def _live_bases(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, str]:
     p = portfolios.c
-    result = await connection.execute(
-        select(p.id, p.base_currency).where(p.owner_id == owner_id, p.deleted_at.is_(None))
-    )
+    result = connection.execute(select(p.id, p.base_currency).where(p.owner_id == owner_id, p.deleted_at.is_(None)))
     return {row.id: row.base_currency for row in result}
 
 
-async def read_holdings(
-    connection: AsyncConnection,
+def read_holdings(
+    connection: Connection,
     owner_id: uuid.UUID,
     *,
     portfolio_id: uuid.UUID | None = None,
@@ -94,7 +91,7 @@ async def read_holdings(
     quotes: dict[uuid.UUID, Quote] = {}
     bases: dict[uuid.UUID, str] = {}
     # Positional access on plain tuples: this loop is the whole cost of a read.
-    for row in await connection.execute(query):
+    for row in connection.execute(query):
         portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent, base = row[:10]
         found.append(
             PositionFigures(portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent)
@@ -105,13 +102,13 @@ async def read_holdings(
     f = fx_rates.c
     fx = {
         (row.source, row.target): FxQuote(row.rate, (row.last_date, row.last_order, row.last_id))
-        for row in await connection.execute(select(fx_rates).where(f.owner_id == owner_id))
+        for row in connection.execute(select(fx_rates).where(f.owner_id == owner_id))
     }
     return value_holdings(found, bases, quotes, fx, method=method, combine=portfolio_id is None)
 
 
-async def read_cash(
-    connection: AsyncConnection,
+def read_cash(
+    connection: Connection,
     owner_id: uuid.UUID,
     *,
     portfolio_id: uuid.UUID | None = None,
@@ -121,17 +118,17 @@ async def read_cash(
     query = select(cash_balances).where(c.owner_id == owner_id)
     if portfolio_id is not None:
         query = query.where(c.portfolio_id == portfolio_id)
-    rows = await connection.execute(query.order_by(c.portfolio_id, c.currency))
+    rows = connection.execute(query.order_by(c.portfolio_id, c.currency))
     return [CashBalance(row.portfolio_id, row.currency, row.balance) for row in rows if row.balance != 0]
 
 
-async def _replayed(connection: AsyncConnection, owner_id: uuid.UUID) -> tuple[LedgerState, dict[uuid.UUID, str]]:
-    bases = await load_base_currencies(connection, owner_id)
-    return replay(await load_entries(connection, owner_id), bases), await _live_bases(connection, owner_id)
+def _replayed(connection: Connection, owner_id: uuid.UUID) -> tuple[LedgerState, dict[uuid.UUID, str]]:
+    bases = load_base_currencies(connection, owner_id)
+    return replay(load_entries(connection, owner_id), bases), _live_bases(connection, owner_id)
 
 
-async def recompute_holdings(
-    connection: AsyncConnection,
+def recompute_holdings(
+    connection: Connection,
     owner_id: uuid.UUID,
     *,
     portfolio_id: uuid.UUID | None = None,
@@ -139,7 +136,7 @@ async def recompute_holdings(
     include_closed: bool = False,
 ) -> list[Holding]:
     """The same answer as :func:`read_holdings`, replayed from the whole ledger."""
-    state, bases = await _replayed(connection, owner_id)
+    state, bases = _replayed(connection, owner_id)
     found = [
         p.figures()
         for p in state.positions.values()
@@ -150,9 +147,9 @@ async def recompute_holdings(
     return value_holdings(found, bases, state.quotes, state.fx, method=method, combine=portfolio_id is None)
 
 
-async def recompute_cash(connection: AsyncConnection, owner_id: uuid.UUID) -> list[CashBalance]:
+def recompute_cash(connection: Connection, owner_id: uuid.UUID) -> list[CashBalance]:
     """Cash replayed from the whole ledger."""
-    state, _ = await _replayed(connection, owner_id)
+    state, _ = _replayed(connection, owner_id)
     return sorted(
         (CashBalance(pf, ccy, bal) for (pf, ccy), bal in state.cash.items() if bal != 0),
         key=lambda b: (str(b.portfolio_id), b.currency),

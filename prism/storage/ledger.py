@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, func, literal, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, String, func, literal, select, tuple_, update
 
 from prism.domain.ledger import (
     LedgerEntry,
@@ -103,12 +102,10 @@ def _live_asset(owner_id: uuid.UUID, asset_id: uuid.UUID | None) -> Any:
     return select(a.id).where(a.owner_id == owner_id, a.id == asset_id, a.deleted_at.is_(None)).scalar_subquery()
 
 
-async def _check_references(
-    connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry
-) -> dict[uuid.UUID, str]:
+def _check_references(connection: Connection, owner_id: uuid.UUID, entry: LedgerEntry) -> dict[uuid.UUID, str]:
     # One round trip for everything the entry refers to: writes are latency-bound.
     found = (
-        await connection.execute(
+        connection.execute(
             select(
                 _live_portfolio_base(owner_id, entry.portfolio_id).label("base"),
                 _live_portfolio_base(owner_id, entry.target_portfolio_id).label("target_base"),
@@ -127,14 +124,14 @@ async def _check_references(
         raise ValidationError(f"no asset {entry.asset_id}", field="asset_id")
     validate_entry(entry, bases)
     if entry.type is TransactionType.SPLIT:
-        await _check_single_split(connection, owner_id, entry)
+        _check_single_split(connection, owner_id, entry)
     return bases
 
 
-async def _check_single_split(connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
+def _check_single_split(connection: Connection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
     # A split applies to every portfolio holding the asset; recording it twice would apply it twice.
     t = transactions.c
-    twin = await connection.scalar(
+    twin = connection.scalar(
         select(func.count()).where(
             t.owner_id == owner_id,
             t.asset_id == entry.asset_id,
@@ -148,8 +145,8 @@ async def _check_single_split(connection: AsyncConnection, owner_id: uuid.UUID, 
         raise ConflictError(f"a split of this asset on {entry.date.isoformat()} is already recorded")
 
 
-async def record_transaction(
-    connection: AsyncConnection,
+def record_transaction(
+    connection: Connection,
     owner_id: uuid.UUID,
     entry: LedgerEntry,
     details: EntryDetails = EntryDetails(),
@@ -158,8 +155,8 @@ async def record_transaction(
     now: dt.datetime | None = None,
 ) -> StoredTransaction:
     """Store a new entry and fold it into the projection."""
-    await lock_owner(connection, owner_id)
-    bases = await _check_references(connection, owner_id, entry)
+    lock_owner(connection, owner_id)
+    bases = _check_references(connection, owner_id, entry)
     stamp = now or dt.datetime.now(dt.UTC)
     values = {
         **entry_values(entry),
@@ -170,16 +167,16 @@ async def record_transaction(
         "created_at": stamp,
         "updated_at": stamp,
     }
-    await connection.execute(transactions.insert().values(values))
-    await apply_entry(connection, owner_id, entry, bases[entry.portfolio_id], check=check)
+    connection.execute(transactions.insert().values(values))
+    apply_entry(connection, owner_id, entry, bases[entry.portfolio_id], check=check)
     return StoredTransaction(entry, details, stamp, stamp)
 
 
-async def _live_row(connection: AsyncConnection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> Any:
+def _live_row(connection: Connection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> Any:
     t = transactions.c
     row = (
         (
-            await connection.execute(
+            connection.execute(
                 select(transactions).where(
                     t.owner_id == owner_id,
                     t.id == transaction_id,
@@ -195,8 +192,8 @@ async def _live_row(connection: AsyncConnection, owner_id: uuid.UUID, transactio
     return row
 
 
-async def _after_change(
-    connection: AsyncConnection,
+def _after_change(
+    connection: Connection,
     owner_id: uuid.UUID,
     old: LedgerEntry,
     new: LedgerEntry | None,
@@ -204,31 +201,31 @@ async def _after_change(
     check: bool,
 ) -> None:
     """Bring the projection up to date after ``old`` became ``new`` (None: deleted)."""
-    await retract_cash(connection, owner_id, old)
+    retract_cash(connection, owner_id, old)
     touched_assets = {e.asset_id for e in (old, new) if e is not None and e.asset_id is not None}
     pairs = set()
     for entry in (old, new):
         if entry is None:
             continue
-        base = await _base_currency_any(connection, owner_id, entry.portfolio_id)
+        base = _base_currency_any(connection, owner_id, entry.portfolio_id)
         quote = fx_quote_from_entry(entry, base)
         if quote is not None:
             pairs.add(quote[0])
     if new is not None:
-        await add_cash(connection, owner_id, cash_effects(new))
+        add_cash(connection, owner_id, cash_effects(new))
     for asset_id in sorted(touched_assets, key=str):
-        await rebuild_asset(connection, owner_id, asset_id, check=check)
+        rebuild_asset(connection, owner_id, asset_id, check=check)
     for source, target in sorted(pairs):
-        await refresh_fx(connection, owner_id, source, target)
+        refresh_fx(connection, owner_id, source, target)
 
 
-async def _base_currency_any(connection: AsyncConnection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> str:
+def _base_currency_any(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> str:
     p = portfolios.c
-    return str(await connection.scalar(select(p.base_currency).where(p.owner_id == owner_id, p.id == portfolio_id)))
+    return str(connection.scalar(select(p.base_currency).where(p.owner_id == owner_id, p.id == portfolio_id)))
 
 
-async def update_transaction(
-    connection: AsyncConnection,
+def update_transaction(
+    connection: Connection,
     owner_id: uuid.UUID,
     entry: LedgerEntry,
     details: EntryDetails,
@@ -237,10 +234,10 @@ async def update_transaction(
     now: dt.datetime | None = None,
 ) -> StoredTransaction:
     """Replace a live transaction's values (its id and entry order stay)."""
-    await lock_owner(connection, owner_id)
-    row = await _live_row(connection, owner_id, entry.id)
+    lock_owner(connection, owner_id)
+    row = _live_row(connection, owner_id, entry.id)
     old = entry_from_row(row)
-    await _check_references(connection, owner_id, entry)
+    _check_references(connection, owner_id, entry)
     stamp = now or dt.datetime.now(dt.UTC)
     values = {
         **entry_values(entry),
@@ -250,13 +247,13 @@ async def update_transaction(
         "updated_at": stamp,
     }
     t = transactions.c
-    await connection.execute(update(transactions).where(t.owner_id == owner_id, t.id == entry.id).values(values))
-    await _after_change(connection, owner_id, old, entry, check=check)
+    connection.execute(update(transactions).where(t.owner_id == owner_id, t.id == entry.id).values(values))
+    _after_change(connection, owner_id, old, entry, check=check)
     return StoredTransaction(entry, details, row["created_at"], stamp)
 
 
-async def delete_transaction(
-    connection: AsyncConnection,
+def delete_transaction(
+    connection: Connection,
     owner_id: uuid.UUID,
     transaction_id: uuid.UUID,
     *,
@@ -264,27 +261,25 @@ async def delete_transaction(
     now: dt.datetime | None = None,
 ) -> None:
     """Soft-delete a transaction (a tombstone, so the delete can sync)."""
-    await lock_owner(connection, owner_id)
-    row = await _live_row(connection, owner_id, transaction_id)
+    lock_owner(connection, owner_id)
+    row = _live_row(connection, owner_id, transaction_id)
     stamp = now or dt.datetime.now(dt.UTC)
     t = transactions.c
-    await connection.execute(
+    connection.execute(
         update(transactions)
         .where(t.owner_id == owner_id, t.id == transaction_id)
         .values(deleted_at=stamp, updated_at=stamp)
     )
-    await _after_change(connection, owner_id, entry_from_row(row), None, check=check)
+    _after_change(connection, owner_id, entry_from_row(row), None, check=check)
 
 
-async def get_transaction(
-    connection: AsyncConnection, owner_id: uuid.UUID, transaction_id: uuid.UUID
-) -> StoredTransaction:
+def get_transaction(connection: Connection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> StoredTransaction:
     """One live transaction, or :class:`NotFoundError`."""
-    return _stored(await _live_row(connection, owner_id, transaction_id))
+    return _stored(_live_row(connection, owner_id, transaction_id))
 
 
-async def list_transactions(
-    connection: AsyncConnection,
+def list_transactions(
+    connection: Connection,
     owner_id: uuid.UUID,
     where: TransactionFilter = TransactionFilter(),
     *,
@@ -311,5 +306,5 @@ async def list_transactions(
     query = query.order_by(t.date, t.entry_order, t.id)
     if limit is not None:
         query = query.limit(limit)
-    result = await connection.execute(query)
+    result = connection.execute(query)
     return [_stored(row) for row in result.mappings()]

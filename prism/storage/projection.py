@@ -23,8 +23,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, RowMapping, and_, delete, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType, cash_effects
 from prism.domain.money import ZERO, canonical, canonical_value
@@ -38,7 +37,6 @@ from prism.domain.positions import (
 )
 from prism.domain.replay import LedgerState, fx_quote_from_entry, replay, split_quote
 from prism.errors import InsufficientHoldingsError
-from prism.storage.engine import Database
 from prism.storage.entries import load_base_currencies, load_entries
 from prism.storage.statements import upsert
 from prism.storage.tables import (
@@ -133,13 +131,13 @@ def _asset_state_values(owner_id: uuid.UUID, asset_id: uuid.UUID, last: SortKey,
     }
 
 
-async def _save_positions(connection: AsyncConnection, owner_id: uuid.UUID, changed: Iterable[Position]) -> None:
+def _save_positions(connection: Connection, owner_id: uuid.UUID, changed: Iterable[Position]) -> None:
     rows = [_position_values(owner_id, p) for p in changed]
-    await upsert(connection, positions, rows, ["owner_id", "portfolio_id", "asset_id"])
+    upsert(connection, positions, rows, ["owner_id", "portfolio_id", "asset_id"])
 
 
-async def _load_positions(
-    connection: AsyncConnection,
+def _load_positions(
+    connection: Connection,
     owner_id: uuid.UUID,
     asset_id: uuid.UUID,
     portfolio_ids: list[uuid.UUID] | None,
@@ -148,20 +146,20 @@ async def _load_positions(
     query = select(positions).where(c.owner_id == owner_id, c.asset_id == asset_id)
     if portfolio_ids is not None:
         query = query.where(c.portfolio_id.in_(portfolio_ids))
-    result = await connection.execute(query)
+    result = connection.execute(query)
     loaded = (position_from_row(row) for row in result.mappings())
     return {(p.portfolio_id, p.asset_id): p for p in loaded}
 
 
-async def add_cash(
-    connection: AsyncConnection,
+def add_cash(
+    connection: Connection,
     owner_id: uuid.UUID,
     effects: list[tuple[uuid.UUID, str, Decimal]],
 ) -> None:
     """Add signed deltas to cash balances (cash is a sum: order does not matter)."""
     c = cash_balances.c
     for portfolio_id, currency, delta in effects:
-        found = await connection.scalar(
+        found = connection.scalar(
             select(c.balance).where(
                 c.owner_id == owner_id,
                 c.portfolio_id == portfolio_id,
@@ -169,7 +167,7 @@ async def add_cash(
             )
         )
         balance = canonical_value((found or ZERO) + delta)
-        await upsert(
+        upsert(
             connection,
             cash_balances,
             [
@@ -184,19 +182,19 @@ async def add_cash(
         )
 
 
-async def retract_cash(connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
+def retract_cash(connection: Connection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
     """Undo an entry's effect on cash (before an edit or a delete)."""
-    await add_cash(connection, owner_id, [(p, c, -d) for p, c, d in cash_effects(entry)])
+    add_cash(connection, owner_id, [(p, c, -d) for p, c, d in cash_effects(entry)])
 
 
-async def _apply_fx(connection: AsyncConnection, owner_id: uuid.UUID, entry: LedgerEntry, base: str) -> None:
+def _apply_fx(connection: Connection, owner_id: uuid.UUID, entry: LedgerEntry, base: str) -> None:
     found = fx_quote_from_entry(entry, base)
     if found is None:
         return
     (source, target), quote = found
     c = fx_rates.c
     row = (
-        await connection.execute(
+        connection.execute(
             select(c.last_date, c.last_order, c.last_id).where(
                 c.owner_id == owner_id, c.source == source, c.target == target
             )
@@ -204,11 +202,11 @@ async def _apply_fx(connection: AsyncConnection, owner_id: uuid.UUID, entry: Led
     ).first()
     if row is not None and (row.last_date, row.last_order, row.last_id) > entry.sort_key:
         return
-    await _save_fx(connection, owner_id, source=source, target=target, rate=quote.rate, key=entry.sort_key)
+    _save_fx(connection, owner_id, source=source, target=target, rate=quote.rate, key=entry.sort_key)
 
 
-async def _save_fx(
-    connection: AsyncConnection,
+def _save_fx(
+    connection: Connection,
     owner_id: uuid.UUID,
     *,
     source: str,
@@ -225,10 +223,10 @@ async def _save_fx(
         "last_order": key[1],
         "last_id": key[2],
     }
-    await upsert(connection, fx_rates, [values], ["owner_id", "source", "target"])
+    upsert(connection, fx_rates, [values], ["owner_id", "source", "target"])
 
 
-async def refresh_fx(connection: AsyncConnection, owner_id: uuid.UUID, source: str, target: str) -> None:
+def refresh_fx(connection: Connection, owner_id: uuid.UUID, source: str, target: str) -> None:
     """Recompute the latest rate of one currency pair from the ledger (after an edit or delete)."""
     t, p = transactions.c, portfolios.c
     query = (
@@ -245,17 +243,17 @@ async def refresh_fx(connection: AsyncConnection, owner_id: uuid.UUID, source: s
         .order_by(t.date.desc(), t.entry_order.desc(), t.id.desc())
         .limit(1)
     )
-    row = (await connection.execute(query)).first()
+    row = (connection.execute(query)).first()
     if row is None:
         c = fx_rates.c
-        await connection.execute(delete(fx_rates).where(c.owner_id == owner_id, c.source == source, c.target == target))
+        connection.execute(delete(fx_rates).where(c.owner_id == owner_id, c.source == source, c.target == target))
         return
     key = (row.date, row.entry_order, str(row.id))
-    await _save_fx(connection, owner_id, source=source, target=target, rate=row.fx_rate, key=key)
+    _save_fx(connection, owner_id, source=source, target=target, rate=row.fx_rate, key=key)
 
 
-async def apply_entry(
-    connection: AsyncConnection,
+def apply_entry(
+    connection: Connection,
     owner_id: uuid.UUID,
     entry: LedgerEntry,
     base_currency: str,
@@ -263,14 +261,14 @@ async def apply_entry(
     check: bool,
 ) -> None:
     """Fold a newly stored entry into the projection (``base_currency``: its portfolio's)."""
-    await add_cash(connection, owner_id, cash_effects(entry))
-    await _apply_fx(connection, owner_id, entry, base_currency)
+    add_cash(connection, owner_id, cash_effects(entry))
+    _apply_fx(connection, owner_id, entry, base_currency)
     asset_id = entry.asset_id
     if asset_id is None:
         return
     state = (
         (
-            await connection.execute(
+            connection.execute(
                 select(asset_states).where(
                     asset_states.c.owner_id == owner_id,
                     asset_states.c.asset_id == asset_id,
@@ -281,13 +279,13 @@ async def apply_entry(
         .first()
     )
     if state is not None and (state["last_date"], state["last_order"], state["last_id"]) > entry.sort_key:
-        await rebuild_asset(connection, owner_id, asset_id, check=check)
+        rebuild_asset(connection, owner_id, asset_id, check=check)
         return
-    await _fold_in(connection, owner_id, entry, asset_id, state, check=check)
+    _fold_in(connection, owner_id, entry, asset_id, state, check=check)
 
 
-async def _fold_in(
-    connection: AsyncConnection,
+def _fold_in(
+    connection: Connection,
     owner_id: uuid.UUID,
     entry: LedgerEntry,
     asset_id: uuid.UUID,
@@ -298,7 +296,7 @@ async def _fold_in(
     touched = None if entry.type is TransactionType.SPLIT else [entry.portfolio_id]
     if touched is not None and entry.target_portfolio_id is not None:
         touched.append(entry.target_portfolio_id)
-    loaded = await _load_positions(connection, owner_id, asset_id, touched)
+    loaded = _load_positions(connection, owner_id, asset_id, touched)
     if check and entry.type in _TAKES_OUT and entry.quantity is not None:
         held = loaded.get((entry.portfolio_id, asset_id))
         held_quantity = held.quantity if held else ZERO
@@ -316,11 +314,11 @@ async def _fold_in(
         return loaded[key]
 
     apply_to_positions(entry, position_for, lambda _asset: list(loaded.values()))
-    await _save_positions(connection, owner_id, loaded.values())
+    _save_positions(connection, owner_id, loaded.values())
     quote = quote_from_entry(entry) or (quote_from_row(state) if state is not None else None)
     if quote is not None and entry.type is TransactionType.SPLIT:
         quote = split_quote(quote, entry)
-    await upsert(
+    upsert(
         connection,
         asset_states,
         [_asset_state_values(owner_id, asset_id, entry.sort_key, quote)],
@@ -328,18 +326,18 @@ async def _fold_in(
     )
 
 
-async def rebuild_asset(
-    connection: AsyncConnection,
+def rebuild_asset(
+    connection: Connection,
     owner_id: uuid.UUID,
     asset_id: uuid.UUID,
     *,
     check: bool,
 ) -> None:
     """Replay one asset's history into its positions and price (all portfolios)."""
-    before = await _load_positions(connection, owner_id, asset_id, None)
+    before = _load_positions(connection, owner_id, asset_id, None)
     known = {i for p in before.values() for i in p.overdrafts}
-    bases = await load_base_currencies(connection, owner_id)
-    entries = await load_entries(connection, owner_id, asset_id)
+    bases = load_base_currencies(connection, owner_id)
+    entries = load_entries(connection, owner_id, asset_id)
     state = LedgerState(bases)
     for entry in entries:
         state.apply(entry)
@@ -352,44 +350,40 @@ async def rebuild_asset(
             field="quantity",
         )
     p = positions.c
-    await connection.execute(delete(positions).where(p.owner_id == owner_id, p.asset_id == asset_id))
-    await _save_positions(connection, owner_id, state.positions.values())
+    connection.execute(delete(positions).where(p.owner_id == owner_id, p.asset_id == asset_id))
+    _save_positions(connection, owner_id, state.positions.values())
     a = asset_states.c
     if not entries:
-        await connection.execute(delete(asset_states).where(a.owner_id == owner_id, a.asset_id == asset_id))
+        connection.execute(delete(asset_states).where(a.owner_id == owner_id, a.asset_id == asset_id))
         return
     values = _asset_state_values(owner_id, asset_id, entries[-1].sort_key, state.quotes.get(asset_id))
-    await upsert(connection, asset_states, [values], ["owner_id", "asset_id"])
+    upsert(connection, asset_states, [values], ["owner_id", "asset_id"])
 
 
-async def rebuild_owner(connection: AsyncConnection, owner_id: uuid.UUID) -> None:
+def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
     """Recompute an owner's whole projection from the ledger."""
     for table in (positions, cash_balances, asset_states, fx_rates):
-        await connection.execute(delete(table).where(table.c.owner_id == owner_id))
-    entries = await load_entries(connection, owner_id)
-    state = replay(entries, await load_base_currencies(connection, owner_id))
-    await _save_positions(connection, owner_id, state.positions.values())
+        connection.execute(delete(table).where(table.c.owner_id == owner_id))
+    entries = load_entries(connection, owner_id)
+    state = replay(entries, load_base_currencies(connection, owner_id))
+    _save_positions(connection, owner_id, state.positions.values())
     cash_rows = [
         {"owner_id": owner_id, "portfolio_id": pf, "currency": ccy, "balance": balance}
         for (pf, ccy), balance in state.cash.items()
     ]
-    await upsert(connection, cash_balances, cash_rows, ["owner_id", "portfolio_id", "currency"])
+    upsert(connection, cash_balances, cash_rows, ["owner_id", "portfolio_id", "currency"])
     last = {entry.asset_id: entry.sort_key for entry in entries if entry.asset_id is not None}
     state_rows = [_asset_state_values(owner_id, a, key, state.quotes.get(a)) for a, key in last.items()]
-    await upsert(connection, asset_states, state_rows, ["owner_id", "asset_id"])
+    upsert(connection, asset_states, state_rows, ["owner_id", "asset_id"])
     for (source, target), fx in state.fx.items():
-        await _save_fx(connection, owner_id, source=source, target=target, rate=fx.rate, key=fx.key)
+        _save_fx(connection, owner_id, source=source, target=target, rate=fx.rate, key=fx.key)
 
 
-async def run_maintenance(database: Database) -> None:
+def run_maintenance(connection: Connection) -> None:
     """Carry out tasks recorded by migrations (today: rebuilding the projection)."""
-    async with database.write() as connection:
-        task = await connection.scalar(
-            select(maintenance_tasks.c.task).where(maintenance_tasks.c.task == REBUILD_POSITIONS)
-        )
-        if task is None:
-            return
-        owners = (await connection.execute(select(accounts.c.id))).scalars().all()
-        for owner_id in owners:
-            await rebuild_owner(connection, owner_id)
-        await connection.execute(delete(maintenance_tasks).where(maintenance_tasks.c.task == REBUILD_POSITIONS))
+    tasks = maintenance_tasks.c
+    if connection.scalar(select(tasks.task).where(tasks.task == REBUILD_POSITIONS)) is None:
+        return
+    for owner_id in connection.execute(select(accounts.c.id)).scalars().all():
+        rebuild_owner(connection, owner_id)
+    connection.execute(delete(maintenance_tasks).where(tasks.task == REBUILD_POSITIONS))

@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
 __all__ = ["upsert"]
@@ -24,8 +23,8 @@ def _upsert_statement(dialect_name: str, table: Table, columns: tuple[str, ...],
     return upserting
 
 
-async def upsert(
-    connection: AsyncConnection,
+def upsert(
+    connection: Connection,
     table: Table,
     rows: Sequence[Mapping[str, Any]],
     keys: Sequence[str],
@@ -34,4 +33,4 @@ async def upsert(
     if not rows:
         return
     statement = _upsert_statement(connection.dialect.name, table, tuple(rows[0]), tuple(keys))
-    await connection.execute(statement, list(rows))
+    connection.execute(statement, list(rows))

@@ -31,8 +31,7 @@ def _schema_diff(connection: Connection) -> list[object]:
 
 
 async def _tables(database: Database) -> set[str]:
-    async with database.read() as connection:
-        return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    return set(await database.read(lambda c: inspect(c).get_table_names()))
 
 
 async def test_empty_to_head_to_base_to_head(empty_database_url: str) -> None:
@@ -40,8 +39,7 @@ async def test_empty_to_head_to_base_to_head(empty_database_url: str) -> None:
     try:
         await upgrade(database)
         assert await current_revision(database) == head_revision()
-        async with database.read() as connection:
-            assert await connection.run_sync(_schema_diff) == []
+        assert await database.read(_schema_diff) == []
         await downgrade(database, "base")
         assert await current_revision(database) is None
         assert await _tables(database) <= {"alembic_version"}
@@ -52,66 +50,64 @@ async def test_empty_to_head_to_base_to_head(empty_database_url: str) -> None:
         await database.dispose()
 
 
-async def _write_ledger_at_0001(database: Database) -> uuid.UUID:
+def _write_ledger_at_0001(c: Connection) -> uuid.UUID:
     """Rows as revision 0001 knows them (no projection tables yet)."""
     owner, portfolio, asset = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     stamps = {"created_at": NOW, "updated_at": NOW}
-    async with database.write() as c:
-        await c.execute(accounts.insert().values(id=owner, name="old", created_at=NOW))
-        await c.execute(
-            portfolios.insert().values(owner_id=owner, id=portfolio, name="Main", base_currency="EUR", **stamps)
+    c.execute(accounts.insert().values(id=owner, name="old", created_at=NOW))
+    c.execute(portfolios.insert().values(owner_id=owner, id=portfolio, name="Main", base_currency="EUR", **stamps))
+    c.execute(
+        assets.insert().values(
+            owner_id=owner,
+            id=asset,
+            isin="IE00B4L5Y983",
+            name="World",
+            kind="etf",
+            currency="EUR",
+            metadata={},
+            **stamps,
         )
-        await c.execute(
-            assets.insert().values(
+    )
+    trades = [("buy", "3.5", "80.125"), ("buy", "1", "90"), ("sell", "2", "95")]
+    for order, (kind, quantity, price) in enumerate(trades):
+        c.execute(
+            transactions.insert().values(
                 owner_id=owner,
-                id=asset,
-                isin="IE00B4L5Y983",
-                name="World",
-                kind="etf",
+                id=uuid.uuid4(),
+                portfolio_id=portfolio,
+                type=kind,
+                date=dt.date(2024, 1, 1 + order),
+                entry_order=order,
+                asset_id=asset,
+                quantity=Decimal(quantity),
+                price=Decimal(price),
+                fee=Decimal(0),
+                tax=Decimal(0),
                 currency="EUR",
-                metadata={},
                 **stamps,
             )
         )
-        for order, (kind, quantity, price) in enumerate(
-            [("buy", "3.5", "80.125"), ("buy", "1", "90"), ("sell", "2", "95")]
-        ):
-            await c.execute(
-                transactions.insert().values(
-                    owner_id=owner,
-                    id=uuid.uuid4(),
-                    portfolio_id=portfolio,
-                    type=kind,
-                    date=dt.date(2024, 1, 1 + order),
-                    entry_order=order,
-                    asset_id=asset,
-                    quantity=Decimal(quantity),
-                    price=Decimal(price),
-                    fee=Decimal(0),
-                    tax=Decimal(0),
-                    currency="EUR",
-                    **stamps,
-                )
-            )
     return owner
+
+
+def _transaction_ids(c: Connection, owner: uuid.UUID) -> list[uuid.UUID]:
+    return list(c.execute(select(transactions.c.id).where(transactions.c.owner_id == owner)).scalars())
 
 
 async def test_data_written_at_0001_survives_the_upgrade_and_gets_a_projection(empty_database_url: str) -> None:
     database = open_database(DatabaseSettings(url=empty_database_url))
     try:
         await upgrade(database, "0001")
-        owner = await _write_ledger_at_0001(database)
+        owner = await database.write(_write_ledger_at_0001)
         await upgrade(database, "0002")
-        async with database.read() as c:
-            assert len((await c.execute(select(transactions.c.id))).all()) == 3
-            [holding] = await read_holdings(c, owner)
-            assert holding == (await recompute_holdings(c, owner))[0]
+        assert len(await database.read(_transaction_ids, owner)) == 3
+        [holding] = await database.read(read_holdings, owner)
+        assert [holding] == await database.read(recompute_holdings, owner)
         assert holding.quantity == Decimal("2.5")
         assert holding.realized_gain == Decimal("29.75")  # 190 - 2 x 80.125
         await downgrade(database, "0001")
         await upgrade(database)
-        async with database.read() as c:
-            assert await read_holdings(c, owner) == [holding]
+        assert await database.read(read_holdings, owner) == [holding]
     finally:
         await database.dispose()
 
@@ -146,10 +142,10 @@ def _failing_config(tmp_path: Path) -> object:
 
 async def test_a_failing_device_upgrade_restores_the_copy(tmp_path: Path) -> None:
     path = tmp_path / "device.db"
-    settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{path}")
+    settings = DatabaseSettings(url=f"sqlite:///{path}")
     database = open_database(settings)
     await upgrade(database)
-    owner = await _write_ledger_at_0001(database)
+    owner = await database.write(_write_ledger_at_0001)
     await database.dispose()
 
     with pytest.raises(MigrationError, match="simulated failure"):
@@ -162,22 +158,20 @@ async def test_a_failing_device_upgrade_restores_the_copy(tmp_path: Path) -> Non
     copies = list(tmp_path.glob("device.db.before-upgrade-*"))
     assert len(copies) == 1
     database = open_database(settings)
-    async with database.read() as c:
-        rows = await c.execute(select(transactions.c.id).where(transactions.c.owner_id == owner))
-        assert len(rows.all()) == 3
+    assert len(await database.read(_transaction_ids, owner)) == 3
     await database.dispose()
 
 
 async def test_a_failing_upgrade_changes_nothing_on_either_database(database_url: str, tmp_path: Path) -> None:
     database = open_database(DatabaseSettings(url=database_url))
     try:
-        owner = await _write_ledger_at_0001(database)
+        owner = await database.write(_write_ledger_at_0001)
         with pytest.raises(MigrationError):
             await upgrade(database, config=_failing_config(tmp_path))  # type: ignore[arg-type]
         assert await current_revision(database) == head_revision()
-        async with database.read() as c:
-            names = (await c.execute(select(portfolios.c.name).where(portfolios.c.owner_id == owner))).scalars().all()
-            columns = await c.run_sync(lambda s: {col["name"] for col in inspect(s).get_columns("portfolios")})
+        query = select(portfolios.c.name).where(portfolios.c.owner_id == owner)
+        names = await database.read(lambda c: c.execute(query).scalars().all())
+        columns = await database.read(lambda c: {col["name"] for col in inspect(c).get_columns("portfolios")})
         assert names == ["Main"]
         assert "doomed" not in columns
     finally:
@@ -185,7 +179,7 @@ async def test_a_failing_upgrade_changes_nothing_on_either_database(database_url
 
 
 async def test_device_upgrade_of_a_current_database_makes_no_copy(tmp_path: Path) -> None:
-    settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    settings = DatabaseSettings(url=f"sqlite:///{tmp_path / 'fresh.db'}")
     assert await upgrade_device(settings) is None  # new file: nothing to protect
     assert await upgrade_device(settings) is None  # already at head
     assert list(tmp_path.glob("*.before-upgrade-*")) == []

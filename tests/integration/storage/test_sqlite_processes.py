@@ -35,8 +35,7 @@ def _writer(url: str, owner: str, portfolio: str, asset: str, count: int, acks: 
                 buy = entry(
                     uuid.UUID(portfolio), "buy", "2024-01-01", asset_id=uuid.UUID(asset), quantity="1", price="10"
                 )
-                async with database.write() as connection:
-                    await record_transaction(connection, uuid.UUID(owner), buy)
+                await database.write(record_transaction, uuid.UUID(owner), buy)
                 log.write(f"{buy.id}\n")
                 log.flush()
         await database.dispose()
@@ -55,17 +54,16 @@ def _start(url: str, book: object, count: int, acks: Path) -> multiprocessing.Pr
 async def _check_consistent(url: str, owner: uuid.UUID) -> list[uuid.UUID]:
     database = open_database(DatabaseSettings(url=url))
     try:
-        async with database.read() as c:
-            assert await read_holdings(c, owner) == await recompute_holdings(c, owner)
-            assert await read_cash(c, owner) == await recompute_cash(c, owner)
-            ids = (await c.execute(select(transactions.c.id).where(transactions.c.owner_id == owner))).scalars().all()
-        return list(ids)
+        assert await database.read(read_holdings, owner) == await database.read(recompute_holdings, owner)
+        assert await database.read(read_cash, owner) == await database.read(recompute_cash, owner)
+        query = select(transactions.c.id).where(transactions.c.owner_id == owner)
+        return list(await database.read(lambda c: c.execute(query).scalars().all()))
     finally:
         await database.dispose()
 
 
 async def test_two_processes_write_one_file_without_losing_a_row(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
     database = open_database(DatabaseSettings(url=url))
     await upgrade(database)
     book = await make_book(database)
@@ -77,14 +75,13 @@ async def test_two_processes_write_one_file_without_losing_a_row(tmp_path: Path)
     ids = await _check_consistent(url, book.owner)
     assert len(ids) == 80
     database = open_database(DatabaseSettings(url=url))
-    async with database.read() as c:
-        [holding] = await read_holdings(c, book.owner)
+    [holding] = await database.read(read_holdings, book.owner)
     await database.dispose()
     assert holding.quantity == 80
 
 
 async def test_a_writer_killed_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
     database = open_database(DatabaseSettings(url=url))
     await upgrade(database)
     book = await make_book(database)
