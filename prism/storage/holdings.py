@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Select, and_, bindparam, select
 
 from prism.domain.holdings import CostMethod, Holding, value_holdings
 from prism.domain.positions import PositionFigures, Quote
@@ -24,6 +26,7 @@ from prism.storage.tables import (
     portfolios,
     positions,
 )
+from prism.storage.types import Id
 
 __all__ = [
     "CashBalance",
@@ -49,19 +52,9 @@ def _live_bases(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, 
     return {row.id: row.base_currency for row in result}
 
 
-def read_holdings(
-    connection: Connection,
-    owner_id: uuid.UUID,
-    *,
-    portfolio_id: uuid.UUID | None = None,
-    method: CostMethod = CostMethod.FIFO,
-    include_closed: bool = False,
-) -> list[Holding]:
-    """Holdings of one portfolio, or summed over all (one row per asset and currency).
-
-    One query over the projection: the positions, their portfolio's currency and the
-    asset's latest price, without the lots behind them.
-    """
+@cache
+def _holdings_query(*, one_portfolio: bool, include_closed: bool) -> Select[Any]:
+    # Built once: constructing the statement would cost as much as running it.
     c, a, p = positions.c, asset_states.c, portfolios.c
     query = (
         select(
@@ -81,17 +74,35 @@ def read_holdings(
         )
         .join(portfolios, and_(p.owner_id == c.owner_id, p.id == c.portfolio_id, p.deleted_at.is_(None)))
         .outerjoin(asset_states, and_(a.owner_id == c.owner_id, a.asset_id == c.asset_id))
-        .where(c.owner_id == owner_id)
+        .where(c.owner_id == bindparam("owner_id", type_=Id()))
     )
-    if portfolio_id is not None:
-        query = query.where(c.portfolio_id == portfolio_id)
+    if one_portfolio:
+        query = query.where(c.portfolio_id == bindparam("portfolio_id", type_=Id()))
     if not include_closed:
         query = query.where(c.quantity != Decimal(0))
+    return query
+
+
+def read_holdings(
+    connection: Connection,
+    owner_id: uuid.UUID,
+    *,
+    portfolio_id: uuid.UUID | None = None,
+    method: CostMethod = CostMethod.FIFO,
+    include_closed: bool = False,
+) -> list[Holding]:
+    """Holdings of one portfolio, or summed over all (one row per asset and currency).
+
+    One query over the projection: the positions, their portfolio's currency and the
+    asset's latest price, without the lots behind them.
+    """
+    query = _holdings_query(one_portfolio=portfolio_id is not None, include_closed=include_closed)
+    rows = connection.execute(query, {"owner_id": owner_id, "portfolio_id": portfolio_id}).all()
     found: list[PositionFigures] = []
     quotes: dict[uuid.UUID, Quote] = {}
     bases: dict[uuid.UUID, str] = {}
     # Positional access on plain tuples: this loop is the whole cost of a read.
-    for row in connection.execute(query):
+    for row in rows:
         portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent, base = row[:10]
         found.append(
             PositionFigures(portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent)

@@ -21,10 +21,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    Uuid,
 )
 
-from prism.storage.types import ExactDecimal, UTCDateTime
+from prism.storage.types import ExactDecimal, Id, UTCDateTime
 
 __all__ = [
     "SYNCED_TABLES",
@@ -66,7 +65,7 @@ def _owned(name: str, *, refers_to: str) -> ForeignKeyConstraint:
 
 
 def _owner() -> Column[object]:
-    return Column("owner_id", Uuid, nullable=False, primary_key=True)
+    return Column("owner_id", Id, nullable=False, primary_key=True)
 
 
 def _stamps() -> list[Column[object]]:
@@ -84,7 +83,7 @@ def _owner_fk() -> ForeignKeyConstraint:
 accounts = Table(
     "accounts",
     metadata,
-    Column("id", Uuid, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
@@ -104,7 +103,7 @@ assets = Table(
     "assets",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("isin", String(12), nullable=True),
     Column("name", String(300), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -121,7 +120,7 @@ portfolios = Table(
     "portfolios",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("base_currency", String(3), nullable=False),
     *_stamps(),
@@ -132,12 +131,12 @@ transactions = Table(
     "transactions",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
-    Column("portfolio_id", Uuid, nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("portfolio_id", Id, nullable=False),
     Column("type", String(16), nullable=False),
     Column("date", Date, nullable=False),
     Column("entry_order", BigInteger, nullable=False),
-    Column("asset_id", Uuid, nullable=True),
+    Column("asset_id", Id, nullable=True),
     Column("quantity", ExactDecimal, nullable=True),
     Column("price", ExactDecimal, nullable=True),
     Column("amount", ExactDecimal, nullable=True),
@@ -146,7 +145,7 @@ transactions = Table(
     Column("currency", String(3), nullable=False),
     Column("fx_rate", ExactDecimal, nullable=True),
     Column("ratio", ExactDecimal, nullable=True),
-    Column("target_portfolio_id", Uuid, nullable=True),
+    Column("target_portfolio_id", Id, nullable=True),
     Column("source", String(100), nullable=True),
     Column("external_id", String(200), nullable=True),
     Column("note", Text, nullable=True),
@@ -164,9 +163,9 @@ notes = Table(
     "notes",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("entity_type", String(16), nullable=True),
-    Column("entity_id", Uuid, nullable=True),
+    Column("entity_id", Id, nullable=True),
     Column("title", String(300), nullable=True),
     Column("body", Text, nullable=False),
     *_stamps(),
@@ -178,7 +177,7 @@ tags = Table(
     "tags",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
+    Column("id", Id, primary_key=True),
     Column("name", String(100), nullable=False),
     Column("color", String(16), nullable=True),
     *_stamps(),
@@ -189,10 +188,10 @@ taggings = Table(
     "taggings",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
-    Column("tag_id", Uuid, nullable=False),
+    Column("id", Id, primary_key=True),
+    Column("tag_id", Id, nullable=False),
     Column("entity_type", String(16), nullable=False),
-    Column("entity_id", Uuid, nullable=False),
+    Column("entity_id", Id, nullable=False),
     *_stamps(),
     _owner_fk(),
     _owned("tag_id", refers_to="tags"),
@@ -203,9 +202,9 @@ alert_rules = Table(
     "alert_rules",
     metadata,
     _owner(),
-    Column("id", Uuid, primary_key=True),
-    Column("asset_id", Uuid, nullable=True),
-    Column("portfolio_id", Uuid, nullable=True),
+    Column("id", Id, primary_key=True),
+    Column("asset_id", Id, nullable=True),
+    Column("portfolio_id", Id, nullable=True),
     Column("condition", String(32), nullable=False),
     Column("threshold", ExactDecimal, nullable=False),
     Column("currency", String(3), nullable=True),
@@ -223,8 +222,8 @@ positions = Table(
     "positions",
     metadata,
     _owner(),
-    Column("portfolio_id", Uuid, primary_key=True),
-    Column("asset_id", Uuid, primary_key=True),
+    Column("portfolio_id", Id, primary_key=True),
+    Column("asset_id", Id, primary_key=True),
     Column("quantity", ExactDecimal, nullable=False),
     Column("lots", JSON, nullable=False),
     Column("fifo_cost", ExactDecimal, nullable=False),
@@ -245,7 +244,7 @@ cash_balances = Table(
     "cash_balances",
     metadata,
     _owner(),
-    Column("portfolio_id", Uuid, primary_key=True),
+    Column("portfolio_id", Id, primary_key=True),
     Column("currency", String(3), primary_key=True),
     Column("balance", ExactDecimal, nullable=False),
     sqlite_with_rowid=False,
@@ -255,7 +254,7 @@ asset_states = Table(
     "asset_states",
     metadata,
     _owner(),
-    Column("asset_id", Uuid, primary_key=True),
+    Column("asset_id", Id, primary_key=True),
     Column("last_date", Date, nullable=False),
     Column("last_order", BigInteger, nullable=False),
     Column("last_id", String(36), nullable=False),

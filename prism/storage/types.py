@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy import DateTime, Dialect, Numeric, String, Uuid
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from prism.domain.money import canonical, canonical_value
 
-__all__ = ["ExactDecimal", "UTCDateTime"]
+__all__ = ["ExactDecimal", "Id", "UTCDateTime"]
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -77,3 +79,24 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if stamp.tzinfo is None:
             return stamp.replace(tzinfo=dt.UTC)  # SQLite keeps no offset; we stored UTC
         return stamp.astimezone(dt.UTC)
+
+
+class Id(TypeDecorator[uuid.UUID]):
+    """A row id: native ``uuid`` on PostgreSQL, 32 hex characters on SQLite.
+
+    On SQLite, reading ids back is a large share of a holdings read; a device sees
+    a bounded set of ids, so parsed ids are memoised.
+    """
+
+    impl = Uuid
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], uuid.UUID | None] | None:
+        if dialect.name == "sqlite":
+            return _uuid_from_hex
+        return super().result_processor(dialect, coltype)
+
+
+@lru_cache(maxsize=1 << 16)
+def _uuid_from_hex(value: str | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(hex=value)
