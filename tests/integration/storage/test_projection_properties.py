@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from prism.domain.holdings import CostMethod
 from prism.domain.ledger import LedgerEntry
-from prism.errors import InsufficientHoldingsError
+from prism.errors import ConflictError, InsufficientHoldingsError
 from prism.storage.engine import Database
 from prism.storage.holdings import read_cash, read_holdings, recompute_cash, recompute_holdings
 from prism.storage.ledger import (
@@ -44,7 +44,7 @@ async def test_projection_equals_recomputation(db: Database, plan: list) -> None
     owner = book.owner
     for action, op, rate, pick in plan:
         new = to_entry(op, book.portfolios, book.assets, rate)
-        with contextlib.suppress(InsufficientHoldingsError):  # a refused local write rolls back
+        with contextlib.suppress(InsufficientHoldingsError, ConflictError):  # a refused local write rolls back
             await db.write(_step, owner, action, new, pick)
     for method in CostMethod:
         for portfolio in [None, *book.portfolios]:
