@@ -24,6 +24,7 @@ __all__ = [
     "create_account",
     "create_portfolio",
     "delete_portfolio",
+    "device_account",
     "get_asset",
     "get_portfolio",
     "list_assets",
@@ -78,6 +79,11 @@ def create_account(connection: Connection, name: str, *, account_id: uuid.UUID |
     ident = account_id or new_id()
     connection.execute(accounts.insert().values(id=ident, name=name, created_at=_now()))
     return ident
+
+
+def device_account(connection: Connection) -> uuid.UUID | None:
+    """The account a device serves: its first (on a device, its only) account."""
+    return connection.scalar(select(accounts.c.id).order_by(accounts.c.created_at, accounts.c.id).limit(1))
 
 
 def _name(value: str, field_name: str = "name") -> str:
