@@ -150,6 +150,7 @@ def value_holdings(
     combine: bool,
 ) -> list[Holding]:
     """Holdings of the given positions; ``combine`` sums them over portfolios."""
+    method = CostMethod(method)
     if combine:
         return [
             value_position(p, method, currency, quotes.get(p.asset_id), fx)._replace(portfolio_id=None)
