@@ -5,14 +5,14 @@ Nothing here performs I/O or imports another part of Prism (bar the leaf
 API, the sync engine and the importers alike.
 """
 
-from prism.domain.holdings import CostMethod, Holding, value_holdings, value_position
+from prism.domain.holdings import Holding, value_holdings, value_position
 from prism.domain.ledger import (
     LedgerEntry,
     TransactionType,
     cash_effects,
     validate_entry,
 )
-from prism.domain.positions import Lot, Position, Quote
+from prism.domain.positions import CostMethod, Lot, Position, Quote
 from prism.domain.replay import FxQuote, LedgerState, replay
 
 __all__ = [

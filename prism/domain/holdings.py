@@ -6,32 +6,21 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from enum import StrEnum
 from typing import NamedTuple
 
 from prism.domain.money import CONTEXT, ZERO, divide
-from prism.domain.positions import PositionFigures, Quote
+from prism.domain.positions import CostMethod, PositionFigures, Quote
 from prism.domain.replay import FxQuote
 
 __all__ = [
-    "COMBINED",
     "CostMethod",
     "Holding",
     "combine_positions",
     "convert",
+    "Valuable",
     "value_holdings",
     "value_position",
 ]
-
-#: ``portfolio_id`` of positions summed over portfolios.
-COMBINED = uuid.UUID(int=0)
-
-
-class CostMethod(StrEnum):
-    """How sold units are matched against bought ones."""
-
-    FIFO = "fifo"
-    AVERAGE = "average"
 
 
 class Holding(NamedTuple):
@@ -70,91 +59,77 @@ def convert(amount: Decimal, source: str, target: str, fx: Mapping[tuple[str, st
 
 def value_position(
     position: PositionFigures,
-    method: CostMethod,
     currency: str,
     quote: Quote | None,
     fx: Mapping[tuple[str, str], FxQuote],
+    *,
+    portfolio_id: uuid.UUID | None = None,
 ) -> Holding:
-    """Value one position at ``quote`` in the portfolio's ``currency``."""
-    cost = position.fifo_cost if method is CostMethod.FIFO else position.average_cost
+    """Value one position at ``quote`` in ``currency`` (its portfolio's)."""
     market_value: Decimal | None = None
+    quantity = position.quantity
     if quote is not None:
-        market_value = convert(CONTEXT.multiply(position.quantity, quote.price), quote.currency, currency, fx)
-    elif position.quantity == 0:
+        market_value = convert(CONTEXT.multiply(quantity, quote.price), quote.currency, currency, fx)
+    elif quantity == 0:
         market_value = ZERO
+    cost = position.cost_basis
     return Holding(
-        asset_id=position.asset_id,
-        portfolio_id=position.portfolio_id,
-        currency=currency,
-        quantity=position.quantity,
-        cost_basis=cost,
-        realized_gain=position.realized_fifo if method is CostMethod.FIFO else position.realized_average,
-        dividends=position.dividends,
-        price=quote.price if quote else None,
-        price_currency=quote.currency if quote else None,
-        price_date=quote.date if quote else None,
-        market_value=market_value,
-        unrealized_gain=None if market_value is None else CONTEXT.subtract(market_value, cost),
-        consistent=position.consistent,
+        position.asset_id,
+        portfolio_id,
+        currency,
+        quantity,
+        cost,
+        position.realized_gain,
+        position.dividends,
+        quote.price if quote else None,
+        quote.currency if quote else None,
+        quote.date if quote else None,
+        market_value,
+        None if market_value is None else CONTEXT.subtract(market_value, cost),
+        position.consistent,
     )
 
 
-def combine_positions(
-    positions: Iterable[PositionFigures], currencies: Mapping[uuid.UUID, str]
-) -> list[tuple[PositionFigures, str]]:
+#: A position to value: its figures, its portfolio's currency, its asset's latest price.
+Valuable = tuple[PositionFigures, str, Quote | None]
+
+
+def combine_positions(positions: Iterable[Valuable]) -> list[Valuable]:
     """Sum positions of one asset across portfolios that share a currency.
 
     Portfolios with different base currencies are not converted into each other:
     the overall view has one row per (asset, currency), so no FX guess enters it.
-    The sums carry :data:`COMBINED` as their ``portfolio_id`` and come in (asset,
-    currency) order.
+    The sums come in (asset, currency) order.
     """
-    sums: dict[tuple[uuid.UUID, str], list[Decimal]] = {}
-    consistent: dict[tuple[uuid.UUID, str], bool] = {}
+    sums: dict[tuple[uuid.UUID, str], Valuable] = {}
     add = CONTEXT.add
-    for p in positions:
-        key = (p.asset_id, currencies[p.portfolio_id])
-        found = sums.get(key)
-        amounts = [p.quantity, p.fifo_cost, p.average_cost, p.realized_fifo, p.realized_average, p.dividends]
-        if found is None:
-            sums[key] = amounts
-            consistent[key] = p.consistent
-        else:
-            sums[key] = [add(a, b) for a, b in zip(found, amounts, strict=True)]
-            consistent[key] = consistent[key] and p.consistent
-    combined: list[tuple[PositionFigures, str]] = []
-    for (asset, currency), values in sorted(sums.items()):
-        quantity, fifo, average, realized_fifo, realized_average, dividends = values
-        figures = PositionFigures(
-            COMBINED,
-            asset,
-            quantity,
-            fifo,
-            average,
-            realized_fifo,
-            realized_average,
-            dividends,
-            consistent[(asset, currency)],
+    for item in positions:
+        p, currency, quote = item
+        key = (p.asset_id, currency)
+        seen = sums.get(key)
+        if seen is None:
+            sums[key] = item
+            continue
+        s = seen[0]
+        total = PositionFigures(
+            p.portfolio_id,
+            p.asset_id,
+            add(s.quantity, p.quantity),
+            add(s.cost_basis, p.cost_basis),
+            add(s.realized_gain, p.realized_gain),
+            add(s.dividends, p.dividends),
+            s.consistent and p.consistent,
         )
-        combined.append((figures, currency))
-    return combined
+        sums[key] = (total, currency, quote)
+    return [sums[key] for key in sorted(sums)]
 
 
 def value_holdings(
-    positions: Iterable[PositionFigures],
-    currencies: Mapping[uuid.UUID, str],
-    quotes: Mapping[uuid.UUID, Quote],
-    fx: Mapping[tuple[str, str], FxQuote],
-    *,
-    method: CostMethod,
-    combine: bool,
+    positions: Iterable[Valuable], fx: Mapping[tuple[str, str], FxQuote], *, combine: bool
 ) -> list[Holding]:
-    """Holdings of the given positions; ``combine`` sums them over portfolios."""
-    method = CostMethod(method)
+    """Holdings of the given positions, by asset; ``combine`` sums them over portfolios."""
     if combine:
-        return [
-            value_position(p, method, currency, quotes.get(p.asset_id), fx)._replace(portfolio_id=None)
-            for p, currency in combine_positions(positions, currencies)
-        ]
-    valued = [value_position(p, method, currencies[p.portfolio_id], quotes.get(p.asset_id), fx) for p in positions]
-    return sorted(valued, key=lambda h: h.asset_id)
+        return [value_position(p, currency, quote, fx) for p, currency, quote in combine_positions(positions)]
+    valued = [value_position(p, currency, quote, fx, portfolio_id=p.portfolio_id) for p, currency, quote in positions]
+    valued.sort(key=lambda h: h.asset_id)
+    return valued

@@ -23,12 +23,14 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import NamedTuple
 
 from prism.domain.ledger import LedgerEntry, TransactionType, gross_amount
 from prism.domain.money import CONTEXT, ZERO, canonical_value, divide
 
 __all__ = [
+    "CostMethod",
     "Lot",
     "Position",
     "PositionFigures",
@@ -41,6 +43,13 @@ __all__ = [
 
 T = TransactionType
 SortKey = tuple[dt.date, int, str]
+
+
+class CostMethod(StrEnum):
+    """How sold units are matched against bought ones."""
+
+    FIFO = "fifo"
+    AVERAGE = "average"
 
 
 @dataclass(slots=True)
@@ -77,35 +86,32 @@ class Position:
         """False when merged data took out more than was held."""
         return not self.overdrafts
 
-    def figures(self) -> PositionFigures:
-        """The numbers a holding shows, without the lots behind them."""
+    def figures(self, method: CostMethod | str) -> PositionFigures:
+        """The numbers a holding shows under one cost method, without the lots."""
+        fifo = CostMethod(method) is CostMethod.FIFO
         return PositionFigures(
             portfolio_id=self.portfolio_id,
             asset_id=self.asset_id,
             quantity=self.quantity,
-            fifo_cost=self.fifo_cost,
-            average_cost=self.average_cost,
-            realized_fifo=self.realized_fifo,
-            realized_average=self.realized_average,
+            cost_basis=self.fifo_cost if fifo else self.average_cost,
+            realized_gain=self.realized_fifo if fifo else self.realized_average,
             dividends=self.dividends,
             consistent=self.is_consistent,
         )
 
 
 class PositionFigures(NamedTuple):
-    """A position's totals under both cost methods: all a holding needs.
+    """A position's totals under one cost method: all a holding needs.
 
-    A named tuple, not a dataclass: reading holdings builds one per position, and
-    that construction is most of a read's cost.
+    A named tuple, not a dataclass: reading holdings builds one per position straight
+    from a database row, and that construction is much of a read's cost.
     """
 
     portfolio_id: uuid.UUID
     asset_id: uuid.UUID
     quantity: Decimal
-    fifo_cost: Decimal
-    average_cost: Decimal
-    realized_fifo: Decimal
-    realized_average: Decimal
+    cost_basis: Decimal
+    realized_gain: Decimal
     dividends: Decimal
     consistent: bool
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, select
 
-from prism.domain.holdings import CostMethod, Holding, value_holdings
+from prism.domain.holdings import CostMethod, Holding, Valuable, value_holdings
 from prism.domain.positions import PositionFigures, Quote
 from prism.domain.replay import FxQuote, LedgerState, replay
 from prism.storage.entries import load_base_currencies, load_entries
@@ -53,18 +53,18 @@ def _live_bases(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, 
 
 
 @cache
-def _holdings_query(*, one_portfolio: bool, include_closed: bool) -> Select[Any]:
-    # Built once: constructing the statement would cost as much as running it.
+def _holdings_query(method: CostMethod, *, one_portfolio: bool, include_closed: bool) -> Select[Any]:
+    # Built once: constructing the statement would cost as much as running it. The
+    # first seven columns are a PositionFigures, in its order.
     c, a, p = positions.c, asset_states.c, portfolios.c
+    fifo = method is CostMethod.FIFO
     query = (
         select(
             c.portfolio_id,
             c.asset_id,
             c.quantity,
-            c.fifo_cost,
-            c.average_cost,
-            c.realized_fifo,
-            c.realized_average,
+            c.fifo_cost if fifo else c.average_cost,
+            c.realized_fifo if fifo else c.realized_average,
             c.dividends,
             c.consistent,
             p.base_currency,
@@ -88,7 +88,7 @@ def read_holdings(
     owner_id: uuid.UUID,
     *,
     portfolio_id: uuid.UUID | None = None,
-    method: CostMethod = CostMethod.FIFO,
+    method: CostMethod | str = CostMethod.FIFO,
     include_closed: bool = False,
 ) -> list[Holding]:
     """Holdings of one portfolio, or summed over all (one row per asset and currency).
@@ -96,26 +96,18 @@ def read_holdings(
     One query over the projection: the positions, their portfolio's currency and the
     asset's latest price, without the lots behind them.
     """
-    query = _holdings_query(one_portfolio=portfolio_id is not None, include_closed=include_closed)
-    rows = connection.execute(query, {"owner_id": owner_id, "portfolio_id": portfolio_id}).all()
-    found: list[PositionFigures] = []
-    quotes: dict[uuid.UUID, Quote] = {}
-    bases: dict[uuid.UUID, str] = {}
-    # Positional access on plain tuples: this loop is the whole cost of a read.
-    for row in rows:
-        portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent, base = row[:10]
-        found.append(
-            PositionFigures(portfolio, asset, quantity, fifo, average, r_fifo, r_average, dividends, consistent)
-        )
-        bases[portfolio] = base
-        if row[10] is not None:
-            quotes[asset] = Quote(row[10], row[11], row[12])
+    query = _holdings_query(CostMethod(method), one_portfolio=portfolio_id is not None, include_closed=include_closed)
+    # This loop is most of a read's cost: positional access, two small tuples a row.
+    found: list[Valuable] = [
+        (PositionFigures._make(row[:7]), row[7], None if row[8] is None else Quote(row[8], row[9], row[10]))
+        for row in connection.execute(query, {"owner_id": owner_id, "portfolio_id": portfolio_id}).all()
+    ]
     f = fx_rates.c
     fx = {
         (row.source, row.target): FxQuote(row.rate, (row.last_date, row.last_order, row.last_id))
         for row in connection.execute(select(fx_rates).where(f.owner_id == owner_id))
     }
-    return value_holdings(found, bases, quotes, fx, method=method, combine=portfolio_id is None)
+    return value_holdings(found, fx, combine=portfolio_id is None)
 
 
 def read_cash(
@@ -143,19 +135,19 @@ def recompute_holdings(
     owner_id: uuid.UUID,
     *,
     portfolio_id: uuid.UUID | None = None,
-    method: CostMethod = CostMethod.FIFO,
+    method: CostMethod | str = CostMethod.FIFO,
     include_closed: bool = False,
 ) -> list[Holding]:
     """The same answer as :func:`read_holdings`, replayed from the whole ledger."""
     state, bases = _replayed(connection, owner_id)
     found = [
-        p.figures()
+        (p.figures(method), bases[p.portfolio_id], state.quotes.get(p.asset_id))
         for p in state.positions.values()
         if p.portfolio_id in bases
         and (portfolio_id is None or p.portfolio_id == portfolio_id)
         and (include_closed or p.quantity != 0)
     ]
-    return value_holdings(found, bases, state.quotes, state.fx, method=method, combine=portfolio_id is None)
+    return value_holdings(found, state.fx, combine=portfolio_id is None)
 
 
 def recompute_cash(connection: Connection, owner_id: uuid.UUID) -> list[CashBalance]:

@@ -39,8 +39,8 @@ def test_moving_average_sells_at_the_average_cost() -> None:
     # Average: 2205 / 20 = 110.25 a unit; 15 x 110.25 = 1653.75 sold; 1947 - 1653.75 = 293.25.
     assert position.realized_average == D("293.25")
     assert position.average_cost == D("551.25")
-    fifo = value_position(position.figures(), CostMethod.FIFO, "EUR", state.quotes[A], state.fx)
-    average = value_position(position.figures(), CostMethod.AVERAGE, "EUR", state.quotes[A], state.fx)
+    fifo = value_position(position.figures(CostMethod.FIFO), "EUR", state.quotes[A], state.fx)
+    average = value_position(position.figures(CostMethod.AVERAGE), "EUR", state.quotes[A], state.fx)
     assert fifo.market_value == average.market_value == D(650)
     assert fifo.realized_gain + fifo.unrealized_gain == average.realized_gain + average.unrealized_gain == D(392)
 

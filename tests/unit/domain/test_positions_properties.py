@@ -55,11 +55,13 @@ def test_cash_balances_equal_the_sum_of_cash_movements(entries: list[LedgerEntry
 def test_realised_plus_unrealised_is_the_same_under_fifo_and_average(entries: list[LedgerEntry]) -> None:
     state = replay(entries, BASE_OF)
     totals = {}
-    figures = [p.figures() for p in state.positions.values()]
     for method in CostMethod:
+        figures = [
+            (p.figures(method), BASE_OF[p.portfolio_id], state.quotes.get(p.asset_id)) for p in state.positions.values()
+        ]
         totals[method] = {
             (h.asset_id, h.currency): (h.realized_gain + h.unrealized_gain if h.unrealized_gain is not None else None)
-            for h in value_holdings(figures, BASE_OF, state.quotes, state.fx, method=method, combine=True)
+            for h in value_holdings(figures, state.fx, combine=True)
         }
     assert totals[CostMethod.FIFO] == totals[CostMethod.AVERAGE]
 
