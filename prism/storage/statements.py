@@ -14,11 +14,13 @@ __all__ = ["upsert"]
 
 
 @cache
-def _upsert_statement(dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Insert:
+def _upsert_statement(
+    dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], keep: tuple[str, ...]
+) -> Insert:
     # Built once per shape: constructing ON CONFLICT clauses costs more than running them.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    updates = {name: statement.excluded[name] for name in columns if name not in keys}
+    updates = {name: statement.excluded[name] for name in columns if name not in keys and name not in keep}
     upserting: Insert = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
     return upserting
 
@@ -28,9 +30,11 @@ def upsert(
     table: Table,
     rows: Sequence[Mapping[str, Any]],
     keys: Sequence[str],
+    *,
+    keep: Sequence[str] = (),
 ) -> None:
-    """Insert ``rows``, replacing every non-key column where the key exists."""
+    """Insert ``rows``; where the key exists, replace every column but the key and ``keep``."""
     if not rows:
         return
-    statement = _upsert_statement(connection.dialect.name, table, tuple(rows[0]), tuple(keys))
+    statement = _upsert_statement(connection.dialect.name, table, tuple(rows[0]), tuple(keys), tuple(keep))
     connection.execute(statement, list(rows))
