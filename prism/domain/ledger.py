@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from prism.domain.money import CONTEXT, ZERO
+from prism.domain.money import CONTEXT, CURRENCIES, ZERO
 from prism.errors import ValidationError
 
 __all__ = [
@@ -148,6 +148,7 @@ def validate_entry(entry: LedgerEntry, base_currencies: dict[uuid.UUID, str]) ->
     Holdings-dependent rules (selling more than held) are checked by the store.
     """
     kind = entry.type
+    _require(entry.currency in CURRENCIES, f"unknown currency {entry.currency!r}", "currency")
     for name in ("quantity", "price", "amount", "fee", "tax"):
         value = getattr(entry, name)
         _require(value is None or value >= 0, "must not be negative", name)

@@ -36,6 +36,12 @@ def test_invalid_entries_name_the_field(kind: str, fields: dict[str, object], fi
     assert raised.value.field == field
 
 
+def test_an_unknown_currency_is_rejected() -> None:
+    with pytest.raises(ValidationError) as raised:
+        validate_entry(entry(P, "deposit", "2024-01-01", currency="XYZ", amount="1"), BASES)
+    assert raised.value.field == "currency"
+
+
 def test_a_foreign_currency_trade_needs_its_rate() -> None:
     trade = entry(P, "buy", "2024-01-01", currency="USD", asset_id=A, quantity="1", price="10")
     with pytest.raises(ValidationError, match="USD is not the portfolio's currency") as raised:
