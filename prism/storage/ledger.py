@@ -6,6 +6,7 @@ the ledger row and the projection change commit together or not at all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -174,19 +175,8 @@ def record_transaction(
 
 def _live_row(connection: Connection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> Any:
     t = transactions.c
-    row = (
-        (
-            connection.execute(
-                select(transactions).where(
-                    t.owner_id == owner_id,
-                    t.id == transaction_id,
-                    t.deleted_at.is_(None),
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
+    query = select(transactions).where(t.owner_id == owner_id, t.id == transaction_id, t.deleted_at.is_(None))
+    row = connection.execute(query).mappings().first()
     if row is None:
         raise NotFoundError(f"no transaction {transaction_id}")
     return row
@@ -233,10 +223,11 @@ def update_transaction(
     check: bool = True,
     now: dt.datetime | None = None,
 ) -> StoredTransaction:
-    """Replace a live transaction's values (its id and entry order stay)."""
+    """Replace a live transaction's values; its id and its place among same-day entries stay."""
     lock_owner(connection, owner_id)
     row = _live_row(connection, owner_id, entry.id)
     old = entry_from_row(row)
+    entry = dataclasses.replace(entry, entry_order=old.entry_order)
     _check_references(connection, owner_id, entry)
     stamp = now or dt.datetime.now(dt.UTC)
     values = {

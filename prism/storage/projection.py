@@ -37,6 +37,7 @@ from prism.domain.positions import (
 )
 from prism.domain.replay import LedgerState, fx_quote_from_entry, replay, split_quote
 from prism.errors import InsufficientHoldingsError
+from prism.storage.engine import lock_owner
 from prism.storage.entries import load_base_currencies, load_entries
 from prism.storage.statements import upsert
 from prism.storage.tables import (
@@ -362,6 +363,7 @@ def rebuild_asset(
 
 def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
     """Recompute an owner's whole projection from the ledger."""
+    lock_owner(connection, owner_id)
     for table in (positions, cash_balances, asset_states, fx_rates):
         connection.execute(delete(table).where(table.c.owner_id == owner_id))
     entries = load_entries(connection, owner_id)
