@@ -211,9 +211,10 @@ async def run(args: argparse.Namespace, url: str) -> None:
     in_first = len(await database.read(read_holdings, owner, portfolio_id=portfolios[0]))
     await database.dispose()
 
+    tuning = f" (synchronous={args.synchronous})" if args.database == "sqlite" else ""
     table = Table(
         title=f"{args.database}: {args.assets:,} assets, {args.transactions:,} transactions, "
-        f"{holdings:,} holdings (synchronous={args.synchronous})"
+        f"{holdings:,} holdings{tuning}"
     )
     for column in ("measure", "figure", "baseline", "ratio"):
         table.add_column(column, justify="right" if column != "measure" else "left")
