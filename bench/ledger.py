@@ -134,41 +134,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     rng = random.Random(11)
     last = START + dt.timedelta(days=3651)
 
-    async def write_with_projection() -> None:
-        buy = LedgerEntry(
-            new_id(),
-            rng.choice(portfolios),
-            TransactionType.BUY,
-            last,
-            CLOCK.next(),
-            "EUR",
-            rng.choice(assets),
-            quantity=Decimal(3),
-            price=Decimal("12.34"),
-            fee=Decimal(1),
-        )
-        await database.write(record_transaction, owner, buy)
-
-    async def write_row_only() -> None:
-        buy = LedgerEntry(
-            new_id(),
-            rng.choice(portfolios),
-            TransactionType.BUY,
-            last,
-            CLOCK.next(),
-            "EUR",
-            rng.choice(assets),
-            quantity=Decimal(3),
-            price=Decimal("12.34"),
-            fee=Decimal(1),
-        )
-        now = dt.datetime.now(dt.UTC)
-        row = {**entry_values(buy), "owner_id": owner, "created_at": now, "updated_at": now}
-        await database.write(lambda c: c.execute(transactions.insert().values(row)))
-
-    async def backdated_write() -> None:
-        day = START + dt.timedelta(days=rng.randrange(3650))
-        buy = LedgerEntry(
+    def buy(day: dt.date, quantity: int = 3) -> LedgerEntry:
+        return LedgerEntry(
             new_id(),
             rng.choice(portfolios),
             TransactionType.BUY,
@@ -176,10 +143,22 @@ async def run(args: argparse.Namespace, url: str) -> None:
             CLOCK.next(),
             "EUR",
             rng.choice(assets),
-            quantity=Decimal(1),
-            price=Decimal("10"),
+            quantity=Decimal(quantity),
+            price=Decimal("12.34"),
+            fee=Decimal(1),
         )
-        await database.write(record_transaction, owner, buy)
+
+    async def write_with_projection() -> None:
+        await database.write(record_transaction, owner, buy(last))
+
+    async def write_row_only() -> None:
+        now = dt.datetime.now(dt.UTC)
+        row = {**entry_values(buy(last)), "owner_id": owner, "created_at": now, "updated_at": now}
+        await database.write(lambda c: c.execute(transactions.insert().values(row)))
+
+    async def backdated_write() -> None:
+        day = START + dt.timedelta(days=rng.randrange(3650))
+        await database.write(record_transaction, owner, buy(day, quantity=1))
 
     async def read_projection() -> None:
         await database.read(read_holdings, owner)

@@ -70,35 +70,27 @@ class Database:
         It commits when ``work`` returns and rolls back if it raises: nothing of a
         failed unit of work is ever visible.
         """
-        try:
-            if self._sqlite is not None:
-                loop = asyncio.get_running_loop()
-                engine = self._sqlite.writer
-                return await loop.run_in_executor(
-                    self._sqlite.write_thread, lambda: _in_transaction(engine, work, *args, **kwargs)
-                )
-            assert self._postgres is not None
-            async with self._postgres.begin() as connection:
-                return await connection.run_sync(work, *args, **kwargs)
-        except exc.IntegrityError as error:
-            raise ConflictError(f"the write conflicts with stored data: {error.orig}") from error
-        except exc.DBAPIError as error:
-            raise StorageError(f"the database failed: {error.orig}") from error
+        return await self._run(work, args, kwargs, write=True)
 
     async def read(self, work: Work[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``work(connection, ...)`` in a read-only transaction: one consistent snapshot."""
+        return await self._run(work, args, kwargs, write=False)
+
+    async def _run(self, work: Work[P, T], args: Any, kwargs: Any, *, write: bool) -> T:
         try:
             if self._sqlite is not None:
-                loop = asyncio.get_running_loop()
-                engine = self._sqlite.reader
-                return await loop.run_in_executor(
-                    self._sqlite.read_threads, lambda: _in_transaction(engine, work, *args, **kwargs)
+                engine = self._sqlite.writer if write else self._sqlite.reader
+                threads = self._sqlite.write_thread if write else self._sqlite.read_threads
+                return await asyncio.get_running_loop().run_in_executor(
+                    threads, lambda: _in_transaction(engine, work, *args, **kwargs)
                 )
             assert self._postgres is not None
+            # Reads see one snapshot across all their queries.
+            isolation = "READ COMMITTED" if write else "REPEATABLE READ"
             async with self._postgres.connect() as connection:
-                snapshot = await connection.execution_options(isolation_level="REPEATABLE READ")
-                async with snapshot.begin():
-                    return await snapshot.run_sync(work, *args, **kwargs)
+                session = await connection.execution_options(isolation_level=isolation)
+                async with session.begin():
+                    return await session.run_sync(work, *args, **kwargs)
         except exc.IntegrityError as error:
             raise ConflictError(f"the write conflicts with stored data: {error.orig}") from error
         except exc.DBAPIError as error:

@@ -22,7 +22,7 @@ from prism.storage.engine import open_database
 from prism.storage.holdings import read_cash, read_holdings, recompute_cash, recompute_holdings
 from prism.storage.ledger import record_transaction
 from prism.storage.tables import transactions
-from tests.builders import entry, make_book
+from tests.builders import Book, entry, make_book
 
 
 def _writer(url: str, owner: str, portfolio: str, asset: str, count: int, acks: str) -> None:
@@ -43,9 +43,9 @@ def _writer(url: str, owner: str, portfolio: str, asset: str, count: int, acks: 
     asyncio.run(run())
 
 
-def _start(url: str, book: object, count: int, acks: Path) -> multiprocessing.Process:
+def _start(url: str, book: Book, count: int, acks: Path) -> multiprocessing.Process:
     context = multiprocessing.get_context("spawn")
-    args = (url, str(book.owner), str(book.portfolios[0]), str(book.assets[0]), count, str(acks))  # type: ignore[attr-defined]
+    args = (url, str(book.owner), str(book.portfolios[0]), str(book.assets[0]), count, str(acks))
     process = context.Process(target=_writer, args=args)
     process.start()
     return process
@@ -62,12 +62,17 @@ async def _check_consistent(url: str, owner: uuid.UUID) -> list[uuid.UUID]:
         await database.dispose()
 
 
-async def test_two_processes_write_one_file_without_losing_a_row(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+async def _new_book(path: Path) -> tuple[str, Book]:
+    url = f"sqlite:///{path}"
     database = open_database(DatabaseSettings(url=url))
     await upgrade(database)
     book = await make_book(database)
     await database.dispose()
+    return url, book
+
+
+async def test_two_processes_write_one_file_without_losing_a_row(tmp_path: Path) -> None:
+    url, book = await _new_book(tmp_path / "shared.db")
     workers = [_start(url, book, 40, tmp_path / f"acks-{n}") for n in range(2)]
     for worker in workers:
         worker.join(timeout=120)
@@ -81,11 +86,7 @@ async def test_two_processes_write_one_file_without_losing_a_row(tmp_path: Path)
 
 
 async def test_a_writer_killed_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
-    database = open_database(DatabaseSettings(url=url))
-    await upgrade(database)
-    book = await make_book(database)
-    await database.dispose()
+    url, book = await _new_book(tmp_path / "crash.db")
     acks = tmp_path / "acks"
     acks.touch()
     worker = _start(url, book, 100_000, acks)
