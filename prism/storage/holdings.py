@@ -52,6 +52,16 @@ def _live_bases(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, 
     return {row.id: row.base_currency for row in result}
 
 
+_FX_QUERY = select(
+    fx_rates.c.source,
+    fx_rates.c.target,
+    fx_rates.c.rate,
+    fx_rates.c.last_date,
+    fx_rates.c.last_order,
+    fx_rates.c.last_id,
+).where(fx_rates.c.owner_id == bindparam("owner_id", type_=Id()))
+
+
 @cache
 def _holdings_query(method: CostMethod, *, one_portfolio: bool, include_closed: bool) -> Select[Any]:
     # Built once: constructing the statement would cost as much as running it. The
@@ -102,10 +112,9 @@ def read_holdings(
         (PositionFigures._make(row[:7]), row[7], None if row[8] is None else Quote(row[8], row[9], row[10]))
         for row in connection.execute(query, {"owner_id": owner_id, "portfolio_id": portfolio_id}).all()
     ]
-    f = fx_rates.c
     fx = {
-        (row.source, row.target): FxQuote(row.rate, (row.last_date, row.last_order, row.last_id))
-        for row in connection.execute(select(fx_rates).where(f.owner_id == owner_id))
+        (source, target): FxQuote(rate, (day, order, ident))
+        for source, target, rate, day, order, ident in connection.execute(_FX_QUERY, {"owner_id": owner_id})
     }
     return value_holdings(found, fx, combine=portfolio_id is None)
 
