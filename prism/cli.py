@@ -24,7 +24,7 @@ from prism.config import Settings, load_settings
 from prism.demo import create_demo_book
 from prism.domain.holdings import CostMethod, Holding
 from prism.errors import PrismError
-from prism.migrations import current_revision, head_revision, upgrade, upgrade_device
+from prism.migrations import current_revision, head_revision, open_upgraded, upgrade, upgrade_device
 from prism.storage.catalog import device_account, list_assets, list_portfolios
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
@@ -70,12 +70,7 @@ def main(context: click.Context, data_dir: str | None, database_url: str | None)
 
 async def _ready(settings: Settings) -> Database:
     """The store, upgraded to the code's schema (a device file safely)."""
-    if settings.database.is_sqlite:
-        await upgrade_device(settings.database)
-        return open_database(settings.database)
-    database = open_database(settings.database)
-    await upgrade(database)
-    return database
+    return await open_upgraded(settings.database)
 
 
 @main.group()

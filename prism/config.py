@@ -15,6 +15,10 @@ variable                        meaning (default)
 ``PRISM_SQLITE_SYNCHRONOUS``    ``FULL`` (default: an acknowledged commit survives
                                 power loss) or ``NORMAL`` (survives a crash of Prism)
 ``PRISM_DATABASE_ECHO``         log SQL (``false``)
+``PRISM_MODE``                  ``device`` (one local account, a bearer token in
+                                ``<data dir>/api-token``) or ``hosted`` (``device``)
+``PRISM_HOST``, ``PRISM_PORT``  where ``prism serve`` listens (``127.0.0.1``, ``8731``)
+``PRISM_MAX_BODY_BYTES``        largest request body accepted (``1048576``)
 =============================  =====================================================
 """
 
@@ -29,7 +33,7 @@ import msgspec
 
 from prism.errors import ValidationError
 
-__all__ = ["DatabaseSettings", "Settings", "load_settings", "normalize_database_url"]
+__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "load_settings", "normalize_database_url"]
 
 Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
 
@@ -57,11 +61,26 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(path) if path and path != ":memory:" else None
 
 
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How the HTTP API is served."""
+
+    mode: Literal["device", "hosted"] = "device"
+    host: str = "127.0.0.1"
+    port: int = 8731
+    max_body_bytes: int = 1 << 20
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of one Prism process."""
 
     data_dir: Path
     database: DatabaseSettings
+    server: ServerSettings = ServerSettings()
+
+    @property
+    def token_path(self) -> Path:
+        """Where a device keeps its API bearer token (mode 0600)."""
+        return self.data_dir / "api-token"
 
 
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -115,9 +134,26 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "synchronous": synchronous,
         "echo": _boolean(env, "PRISM_DATABASE_ECHO"),
     }
+    server_fields: dict[str, Any] = {
+        "mode": env.get("PRISM_MODE", "device"),
+        "host": env.get("PRISM_HOST", "127.0.0.1"),
+        "port": _integer(env, "PRISM_PORT", 8731),
+        "max_body_bytes": _integer(env, "PRISM_MAX_BODY_BYTES", 1 << 20),
+    }
+    for name in ("mode", "host", "port"):
+        if overrides.get(name) is not None:
+            server_fields[name] = overrides.pop(name)
     fields.update({key: value for key, value in overrides.items() if value is not None})
     try:
         database = msgspec.convert(fields, DatabaseSettings)
+        server = msgspec.convert(server_fields, ServerSettings)
     except msgspec.ValidationError as error:
-        raise ValidationError(str(error), field="database") from None
-    return Settings(data_dir=data_dir, database=database)
+        raise ValidationError(str(error), field=_setting_of(str(error))) from None
+    return Settings(data_dir=data_dir, database=database, server=server)
+
+
+def _setting_of(message: str) -> str:
+    """The PRISM_* variable a msgspec error message points at (``... at `$.port` ``)."""
+    if "`$." in message:
+        return "PRISM_" + message.split("`$.", 1)[1].split("`", 1)[0].upper()
+    return "settings"

@@ -34,6 +34,7 @@ from prism.storage.projection import run_maintenance
 
 __all__ = [
     "alembic_config",
+    "open_upgraded",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -151,3 +152,17 @@ async def upgrade_device(
         raise (error if isinstance(error, MigrationError) else MigrationError(str(error))) from error
     await database.dispose()
     return backup
+
+
+async def open_upgraded(settings: DatabaseSettings) -> Database:
+    """The store at ``settings``, upgraded to this code's schema (a device file safely)."""
+    if settings.is_sqlite:
+        await upgrade_device(settings)
+        return open_database(settings)
+    database = open_database(settings)
+    try:
+        await upgrade(database)
+    except Exception:
+        await database.dispose()
+        raise
+    return database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -22,15 +23,20 @@ __all__ = [
     "AssetKind",
     "Portfolio",
     "create_account",
+    "create_asset",
     "create_portfolio",
+    "delete_asset",
     "delete_portfolio",
     "device_account",
+    "ensure_device_account",
     "get_asset",
     "get_portfolio",
     "list_assets",
     "list_portfolios",
     "new_asset",
     "save_asset",
+    "update_asset",
+    "update_portfolio",
 ]
 
 
@@ -84,6 +90,11 @@ def create_account(connection: Connection, name: str, *, account_id: uuid.UUID |
 def device_account(connection: Connection) -> uuid.UUID | None:
     """The account a device serves: its first (on a device, its only) account."""
     return connection.scalar(select(accounts.c.id).order_by(accounts.c.created_at, accounts.c.id).limit(1))
+
+
+def ensure_device_account(connection: Connection) -> uuid.UUID:
+    """The device's account, created on first start."""
+    return device_account(connection) or create_account(connection, "Device owner")
 
 
 def _name(value: str, field_name: str = "name") -> str:
@@ -147,9 +158,24 @@ def list_portfolios(connection: Connection, owner_id: uuid.UUID) -> list[Portfol
     return [Portfolio(row.id, row.name, row.base_currency) for row in result]
 
 
-def delete_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> None:
-    """Soft-delete an empty portfolio; one with live transactions is refused."""
-    get_portfolio(connection, owner_id, portfolio_id)
+def update_portfolio(
+    connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID, name: str, base_currency: str
+) -> Portfolio:
+    """Rename a portfolio; its base currency changes only while it has no transactions."""
+    current = get_portfolio(connection, owner_id, portfolio_id)
+    currency = parse_currency(base_currency, field="base_currency")
+    if currency != current.base_currency and _has_transactions(connection, owner_id, portfolio_id):
+        raise ConflictError("the base currency of a portfolio with transactions cannot change")
+    p = portfolios.c
+    connection.execute(
+        update(portfolios)
+        .where(p.owner_id == owner_id, p.id == portfolio_id)
+        .values(name=_name(name), base_currency=currency, updated_at=_now())
+    )
+    return Portfolio(portfolio_id, _name(name), currency)
+
+
+def _has_transactions(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> bool:
     t = transactions.c
     used = connection.scalar(
         select(t.id)
@@ -160,7 +186,13 @@ def delete_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: 
         )
         .limit(1)
     )
-    if used is not None:
+    return used is not None
+
+
+def delete_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID) -> None:
+    """Soft-delete an empty portfolio; one with live transactions is refused."""
+    get_portfolio(connection, owner_id, portfolio_id)
+    if _has_transactions(connection, owner_id, portfolio_id):
         raise ConflictError("the portfolio still has transactions; delete them first")
     p = portfolios.c
     stamp = _now()
@@ -237,6 +269,23 @@ def save_asset(connection: Connection, owner_id: uuid.UUID, asset: Asset) -> Ass
     return asset
 
 
+def create_asset(connection: Connection, owner_id: uuid.UUID, asset: Asset) -> Asset:
+    """Insert a new asset; one whose ISIN the account already holds is a conflict."""
+    a = assets.c
+    live = connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == asset.id, a.deleted_at.is_(None)))
+    if live is not None:
+        raise ConflictError(f"asset {asset.isin} already exists as {asset.id}")
+    return save_asset(connection, owner_id, asset)
+
+
+def update_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID, changed: Asset) -> Asset:
+    """Replace a live asset's details; its id and ISIN stay."""
+    current = get_asset(connection, owner_id, asset_id)
+    if changed.isin != current.isin:
+        raise ValidationError("an asset's ISIN cannot change; create another asset", field="isin")
+    return save_asset(connection, owner_id, dataclasses.replace(changed, id=asset_id))
+
+
 def get_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
     """One live asset, or :class:`NotFoundError`."""
     a = assets.c
@@ -248,6 +297,22 @@ def get_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID) 
     if row is None:
         raise NotFoundError(f"no asset {asset_id}")
     return _asset_from_row(row)
+
+
+def delete_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUID) -> None:
+    """Soft-delete an asset no live transaction refers to."""
+    get_asset(connection, owner_id, asset_id)
+    t = transactions.c
+    used = connection.scalar(
+        select(t.id).where(t.owner_id == owner_id, t.asset_id == asset_id, t.deleted_at.is_(None)).limit(1)
+    )
+    if used is not None:
+        raise ConflictError("the asset still has transactions; delete them first")
+    a = assets.c
+    stamp = _now()
+    connection.execute(
+        update(assets).where(a.owner_id == owner_id, a.id == asset_id).values(deleted_at=stamp, updated_at=stamp)
+    )
 
 
 def list_assets(connection: Connection, owner_id: uuid.UUID) -> list[Asset]:

@@ -1,0 +1,83 @@
+"""Holdings: ``/portfolios/{id}/holdings`` and ``/holdings`` (all portfolios)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from litestar import Request, get
+from litestar.params import FromPath, FromQuery
+from sqlalchemy import Connection
+
+from prism.api.schemas import HoldingOut, HoldingPage
+from prism.api.state import state_of
+from prism.domain.holdings import Holding
+from prism.domain.money import canonical
+from prism.domain.positions import CostMethod
+from prism.storage.catalog import get_portfolio
+from prism.storage.holdings import read_holdings
+from prism.storage.tables import assets
+
+__all__ = ["all_holdings", "portfolio_holdings"]
+
+
+def _labels(connection: Connection, owner_id: uuid.UUID) -> dict[uuid.UUID, tuple[str | None, str]]:
+    a = assets.c
+    rows = connection.execute(assets.select().with_only_columns(a.id, a.isin, a.name).where(a.owner_id == owner_id))
+    return {ident: (isin, name) for ident, isin, name in rows}
+
+
+def _holdings(
+    connection: Connection, owner_id: uuid.UUID, portfolio_id: uuid.UUID | None, method: CostMethod
+) -> HoldingPage:
+    if portfolio_id is not None:
+        get_portfolio(connection, owner_id, portfolio_id)  # 404 for another account's portfolio
+    found = read_holdings(connection, owner_id, portfolio_id=portfolio_id, method=method)
+    labels = _labels(connection, owner_id)
+    return HoldingPage(items=[_out(h, labels) for h in found])
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else canonical(value)
+
+
+def _out(h: Holding, labels: dict[uuid.UUID, tuple[str | None, str]]) -> HoldingOut:
+    isin, name = labels.get(h.asset_id, (None, ""))
+    return HoldingOut(
+        asset_id=h.asset_id,
+        portfolio_id=h.portfolio_id,
+        isin=isin,
+        name=name,
+        currency=h.currency,
+        quantity=canonical(h.quantity),
+        cost_basis=canonical(h.cost_basis),
+        market_value=_text(h.market_value),
+        realized_gain=canonical(h.realized_gain),
+        unrealized_gain=_text(h.unrealized_gain),
+        dividends=canonical(h.dividends),
+        price=_text(h.price),
+        price_currency=h.price_currency,
+        price_date=h.price_date,
+        consistent=h.consistent,
+    )
+
+
+@get("/portfolios/{portfolio_id:uuid}/holdings", tags=["holdings"], summary="Holdings of one portfolio")
+async def portfolio_holdings(
+    request: Request[Any, Any, Any],
+    portfolio_id: FromPath[uuid.UUID],
+    cost_method: FromQuery[CostMethod] = CostMethod.FIFO,
+) -> HoldingPage:
+    """What one portfolio holds, valued at the latest known prices, in its base currency."""
+    state = state_of(request)
+    return await state.database.read(_holdings, state.owner_id, portfolio_id, cost_method)
+
+
+@get("/holdings", tags=["holdings"], summary="Holdings of all portfolios")
+async def all_holdings(
+    request: Request[Any, Any, Any], cost_method: FromQuery[CostMethod] = CostMethod.FIFO
+) -> HoldingPage:
+    """What the account holds, summed over portfolios that share a base currency."""
+    state = state_of(request)
+    return await state.database.read(_holdings, state.owner_id, None, cost_method)

@@ -1,0 +1,206 @@
+"""Wire structs of the HTTP API (msgspec): what clients send and receive.
+
+Decimals travel as JSON strings, dates as ISO 8601, ids as UUID strings. Incoming
+structs forbid unknown fields, so a typo is a 400 naming the field, never ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+
+from prism.domain.ledger import TransactionType
+from prism.domain.positions import CostMethod
+
+__all__ = [
+    "DecimalText",
+    "AssetIn",
+    "AssetOut",
+    "AssetPage",
+    "CostMethod",
+    "HoldingOut",
+    "HoldingPage",
+    "PortfolioIn",
+    "PortfolioOut",
+    "PortfolioPage",
+    "SettingIn",
+    "SettingOut",
+    "SettingPage",
+    "TransactionIn",
+    "TransactionOut",
+    "TransactionPage",
+]
+
+
+#: An exact decimal as a JSON string ("12.5"); JSON numbers are refused, since a JSON
+#: parser may already have turned them into binary floats.
+DecimalText = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$",
+        description="an exact decimal number, as a string",
+        examples=["12.5"],
+    ),
+]
+
+
+class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies."""
+
+
+class PortfolioIn(_In):
+    """A portfolio to create or replace."""
+
+    name: str
+    base_currency: str
+
+
+class PortfolioOut(msgspec.Struct, kw_only=True):
+    """A portfolio."""
+
+    id: uuid.UUID
+    name: str
+    base_currency: str
+
+
+class AssetIn(_In):
+    """An asset to create or replace; with an ISIN its id is derived from it."""
+
+    name: str
+    kind: str
+    currency: str
+    isin: str | None = None
+    ticker: str | None = None
+    exchange: str | None = None
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class AssetOut(msgspec.Struct, kw_only=True):
+    """An asset."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    currency: str
+    isin: str | None
+    ticker: str | None
+    exchange: str | None
+    metadata: dict[str, Any]
+
+
+class TransactionIn(_In):
+    """A ledger entry to record or replace (see docs/ledger.md for the rules)."""
+
+    portfolio_id: uuid.UUID
+    type: TransactionType
+    date: dt.date
+    currency: str
+    asset_id: uuid.UUID | None = None
+    quantity: DecimalText | None = None
+    price: DecimalText | None = None
+    amount: DecimalText | None = None
+    fee: DecimalText = "0"
+    tax: DecimalText = "0"
+    fx_rate: DecimalText | None = None
+    ratio: DecimalText | None = None
+    target_portfolio_id: uuid.UUID | None = None
+    source: str | None = None
+    external_id: str | None = None
+    note: str | None = None
+
+
+class TransactionOut(msgspec.Struct, kw_only=True):
+    """A ledger entry as stored."""
+
+    id: uuid.UUID
+    portfolio_id: uuid.UUID
+    type: TransactionType
+    date: dt.date
+    currency: str
+    asset_id: uuid.UUID | None
+    quantity: DecimalText | None
+    price: DecimalText | None
+    amount: DecimalText | None
+    fee: DecimalText
+    tax: DecimalText
+    fx_rate: DecimalText | None
+    ratio: DecimalText | None
+    target_portfolio_id: uuid.UUID | None
+    source: str | None
+    external_id: str | None
+    note: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class HoldingOut(msgspec.Struct, kw_only=True):
+    """One asset held, valued at its latest known price, amounts in ``currency``."""
+
+    asset_id: uuid.UUID
+    portfolio_id: uuid.UUID | None
+    isin: str | None
+    name: str
+    currency: str
+    quantity: DecimalText
+    cost_basis: DecimalText
+    market_value: DecimalText | None
+    realized_gain: DecimalText
+    unrealized_gain: DecimalText | None
+    dividends: DecimalText
+    price: DecimalText | None
+    price_currency: str | None
+    price_date: dt.date | None
+    consistent: bool
+
+
+class SettingIn(_In):
+    """A setting's new value and its type."""
+
+    type: str
+    value: Any
+
+
+class SettingOut(msgspec.Struct, kw_only=True):
+    """A setting."""
+
+    key: str
+    type: str
+    value: Any
+
+
+class PortfolioPage(msgspec.Struct, kw_only=True):
+    """A page of portfolios."""
+
+    items: list[PortfolioOut]
+    next_cursor: str | None = None
+
+
+class AssetPage(msgspec.Struct, kw_only=True):
+    """A page of assets."""
+
+    items: list[AssetOut]
+    next_cursor: str | None = None
+
+
+class TransactionPage(msgspec.Struct, kw_only=True):
+    """A page of transactions, in ledger order."""
+
+    items: list[TransactionOut]
+    next_cursor: str | None = None
+
+
+class HoldingPage(msgspec.Struct, kw_only=True):
+    """Holdings, by asset."""
+
+    items: list[HoldingOut]
+    next_cursor: str | None = None
+
+
+class SettingPage(msgspec.Struct, kw_only=True):
+    """Settings, by key."""
+
+    items: list[SettingOut]
+    next_cursor: str | None = None

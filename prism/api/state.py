@@ -1,0 +1,37 @@
+"""What every request handler needs, kept on the application: typed, explicit, no magic."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, Request
+
+from prism.config import Settings
+from prism.domain.ids import EntryClock
+from prism.storage.engine import Database
+
+__all__ = ["ApiState", "api_state", "state_of"]
+
+
+@dataclass(slots=True)
+class ApiState:
+    """The open store, the device account and the device token of one app."""
+
+    settings: Settings
+    database: Database
+    owner_id: uuid.UUID
+    token: str
+    clock: EntryClock
+
+
+def api_state(app: Litestar) -> ApiState:
+    """The state :func:`prism.api.app.create_app` attached to ``app``."""
+    state: ApiState = app.state["prism"]
+    return state
+
+
+def state_of(request: Request[Any, Any, Any]) -> ApiState:
+    """The application state of the app serving ``request``."""
+    return api_state(request.app)
