@@ -10,21 +10,21 @@ prism db rebuild                # recompute the positions projection from the le
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Coroutine
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import click
+import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from prism.config import Settings, load_settings
+from prism.api.auth import ensure_device_token, rotate_device_token
+from prism.config import Settings, load_settings, normalize_database_url
 from prism.demo import create_demo_book
-from prism.domain.holdings import CostMethod, Holding
+from prism.domain.holdings import CostMethod
 from prism.errors import PrismError
-from prism.migrations import current_revision, head_revision, open_upgraded, upgrade, upgrade_device
+from prism.migrations import current_revision, downgrade, head_revision, open_upgraded, upgrade, upgrade_device
+from prism.reports import cash_line, holdings_table, summary_table
 from prism.storage.catalog import device_account, list_assets, list_portfolios
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
@@ -97,9 +97,26 @@ def db_upgrade(settings: Settings) -> None:
     _run(run())
 
 
-@db.command("status")
+@db.command("downgrade")
+@click.argument("revision")
 @click.pass_obj
-def db_status(settings: Settings) -> None:
+def db_downgrade(settings: Settings, revision: str) -> None:
+    """Migrate the store back to REVISION (`base` removes every table)."""
+
+    async def run() -> None:
+        database = open_database(settings.database)
+        try:
+            await downgrade(database, revision)
+        finally:
+            await database.dispose()
+
+    _run(run())
+    console.print(f"[green]at revision {revision}[/green]")
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(settings: Settings) -> None:
     """Show the store's revision and the newest one."""
 
     async def run() -> str | None:
@@ -137,31 +154,46 @@ def db_rebuild(settings: Settings) -> None:
 
 
 @main.command()
-@click.option("--seed", default=2019, show_default=True, help="Seed of the sample market.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 100),
+    help="Size: 1 is ~200 assets and ~10,000 transactions; 10 is ten times that.",
+)
+@click.option("--seed", default=2016, show_default=True, help="Seed of the sample market.")
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the API afterwards.")
+@click.option("--port", type=int, help="Port to serve on (PRISM_PORT).")
 @click.pass_obj
-def demo(settings: Settings, seed: int) -> None:
-    """Fill an empty device database with a sample portfolio and show it."""
+def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | None) -> None:
+    """Create a sample portfolio in an empty device database, show it, and serve it."""
 
     async def run() -> None:
         database = await _ready(settings)
         try:
             if await database.read(device_account) is not None:
-                console.print("[yellow]the database already holds an account; showing it[/yellow]")
+                console.print("[yellow]the database already holds an account; using it[/yellow]")
             else:
+                expected = round(10_000 * scale)
                 with _progress() as progress:
-                    task = progress.add_task("recording seven years of transactions", total=None)
+                    task = progress.add_task("recording ten years of transactions", total=expected)
 
                     def advance(count: int) -> None:
-                        progress.update(task, completed=count)
+                        progress.update(task, completed=min(count, expected))
 
-                    book = await database.write(create_demo_book, seed=seed, progress=advance)
-                console.print(f"recorded {book.entries:,} transactions in {len(book.portfolios)} portfolios")
-            await _show_holdings(database, CostMethod.FIFO, None)
+                    book = await database.write(create_demo_book, scale=scale, seed=seed, progress=advance)
+                console.print(
+                    f"recorded {book.entries:,} transactions of {book.assets:,} assets in "
+                    f"{len(book.portfolios)} portfolios"
+                )
+            await _show_summary(database)
         finally:
             await database.dispose()
 
     console.print(f"database: {settings.database.sqlite_path or settings.database.url}")
     _run(run())
+    if serve:
+        _serve(settings if port is None else _with_server(settings, port=port))
 
 
 @main.command()
@@ -181,17 +213,62 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
     _run(run())
 
 
-def _money(value: Decimal | None, places: int = 2) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.{places}f}"
+@main.command()
+@click.option("--host", help="Address to listen on (PRISM_HOST; device default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (PRISM_PORT; default 8731).")
+@click.option("--database", "database_url", help="Database URL for this run (PRISM_DATABASE_URL).")
+@click.option("--mode", type=click.Choice(["device", "hosted"]), help="Serving mode (PRISM_MODE).")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, database_url: str | None, mode: str | None) -> None:
+    """Serve the HTTP API (the device database is upgraded first, safely)."""
+    _serve(_with_server(settings, host=host, port=port, database_url=database_url, mode=mode))
 
 
-def _gain(value: Decimal | None) -> str:
-    text = _money(value)
-    if value is None or value == 0:
-        return text
-    return f"[green]{text}[/green]" if value > 0 else f"[red]{text}[/red]"
+def _with_server(settings: Settings, **changes: Any) -> Settings:
+    server = msgspec.structs.replace(
+        settings.server, **{k: v for k, v in changes.items() if v is not None and k != "database_url"}
+    )
+    database = settings.database
+    if changes.get("database_url"):
+        database = msgspec.structs.replace(database, url=normalize_database_url(changes["database_url"]))
+    return msgspec.structs.replace(settings, server=server, database=database)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+
+    from prism.api import create_app  # noqa: PLC0415 - keep other commands' start-up light
+
+    try:
+        app = create_app(settings)
+    except PrismError as error:
+        raise click.ClickException(str(error)) from error
+    url = f"http://{settings.server.host}:{settings.server.port}"
+    token = ensure_device_token(settings.token_path)
+    # Plain echo, not rich: a token must never be wrapped across lines.
+    click.echo(f"serving {url}/api/v1  (OpenAPI: {url}/schema/openapi.json)")
+    click.echo(f"token:  {token}")
+    click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")
+
+
+@main.group()
+def token() -> None:
+    """The device API's bearer token (in <data-dir>/api-token, mode 0600)."""
+
+
+@token.command("show")
+@click.pass_obj
+def token_show(settings: Settings) -> None:
+    """Print the token, creating it if there is none yet."""
+    click.echo(ensure_device_token(settings.token_path))
+
+
+@token.command("rotate")
+@click.pass_obj
+def token_rotate(settings: Settings) -> None:
+    """Replace the token; a running server accepts only the new one from its next request."""
+    click.echo(rotate_device_token(settings.token_path))
 
 
 async def _show_holdings(database: Database, method: CostMethod, only: str | None) -> None:
@@ -206,46 +283,18 @@ async def _show_holdings(database: Database, method: CostMethod, only: str | Non
         shown += 1
         found = await database.read(read_holdings, owner, portfolio_id=portfolio.id, method=method)
         cash = await database.read(read_cash, owner, portfolio_id=portfolio.id)
-        console.print(_holdings_table(portfolio.name, portfolio.base_currency, method, found, names))
-        balances = ", ".join(f"{_money(b.balance)} {b.currency}" for b in cash) or "none"
-        console.print(f"  cash: {balances}\n")
+        console.print(holdings_table(portfolio.name, portfolio.base_currency, method, found, names))
+        console.print(f"  cash: {cash_line(cash)}\n")
     if only is not None and not shown:
         raise click.ClickException(f"no portfolio named {only!r}")
 
 
-def _holdings_table(
-    name: str, currency: str, method: CostMethod, found: list[Holding], assets: dict[uuid.UUID, Any]
-) -> Table:
-    table = Table(title=f"{name} ({currency}, {method.value})", title_justify="left")
-    table.add_column("asset", ratio=1, overflow="fold")
-    for column in ("quantity", "cost basis", "value", "unrealised", "realised", "dividends"):
-        table.add_column(column, justify="right", no_wrap=True)
-    totals = [Decimal(0)] * 5
-    for holding in sorted(found, key=lambda h: -(h.market_value or 0)):
-        asset = assets.get(holding.asset_id)
-        flag = "" if holding.consistent else " [red](inconsistent)[/red]"
-        label = f"{asset.name} [dim]{asset.isin or ''}[/dim]" if asset else str(holding.asset_id)
-        table.add_row(
-            label + flag,
-            _money(holding.quantity, 3),
-            _money(holding.cost_basis),
-            _money(holding.market_value),
-            _gain(holding.unrealized_gain),
-            _gain(holding.realized_gain),
-            _money(holding.dividends),
-        )
-        for index, value in enumerate(
-            (
-                holding.cost_basis,
-                holding.market_value,
-                holding.unrealized_gain,
-                holding.realized_gain,
-                holding.dividends,
-            )
-        ):
-            totals[index] += value or 0
-    table.add_section()
-    table.add_row(
-        "total", "", _money(totals[0]), _money(totals[1]), _gain(totals[2]), _gain(totals[3]), _money(totals[4])
-    )
-    return table
+async def _show_summary(database: Database) -> None:
+    owner = await database.read(device_account)
+    assert owner is not None
+    rows = []
+    for portfolio in await database.read(list_portfolios, owner):
+        found = await database.read(read_holdings, owner, portfolio_id=portfolio.id)
+        cash = await database.read(read_cash, owner, portfolio_id=portfolio.id)
+        rows.append((portfolio, found, cash))
+    console.print(summary_table(rows))

@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
-from prism.api.state import api_state
+from prism.api.state import ApiState, api_state
 
 __all__ = ["ensure_device_token", "require_token", "rotate_device_token"]
 
@@ -55,10 +55,22 @@ def rotate_device_token(path: Path) -> str:
     return token
 
 
+def _current_token(state: ApiState) -> str:
+    """The token, re-read when ``prism token rotate`` replaced the file."""
+    path = state.settings.token_path
+    try:
+        stamp = path.stat().st_mtime
+    except FileNotFoundError:
+        return state.token
+    if stamp != state.token_stamp:
+        state.token, state.token_stamp = ensure_device_token(path), stamp
+    return state.token
+
+
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """Guard: the request carries ``Authorization: Bearer <device token>``."""
     header = connection.headers.get("authorization", "")
     scheme, _space, presented = header.partition(" ")
-    expected = api_state(connection.app).token
+    expected = _current_token(api_state(connection.app))
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
         raise NotAuthorizedException(detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})

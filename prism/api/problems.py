@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
@@ -81,8 +82,9 @@ def _validation(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
 
 def _http(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     assert isinstance(error, HTTPException)
-    code = re.sub(r"[^a-z]+", "-", error.detail.lower()).strip("-") or "http-error"
-    return problem(error.status_code, code, error.detail, error.detail)
+    phrase = HTTPStatus(error.status_code).phrase
+    code = re.sub(r"[^a-z]+", "-", phrase.lower()).strip("-")
+    return problem(error.status_code, code, phrase, error.detail, None)
 
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

@@ -24,6 +24,7 @@ class ApiState:
     owner_id: uuid.UUID
     token: str
     clock: EntryClock
+    token_stamp: float = 0.0  # modification time of the token file when ``token`` was read
 
 
 def api_state(app: Litestar) -> ApiState:

@@ -8,6 +8,8 @@ from click.testing import CliRunner
 
 from prism.cli import main
 
+DEMO = ("--scale", "0.05", "--no-serve")
+
 
 def _prism(*args: str, database_url: str, tmp_path: Path) -> tuple[int, str]:
     runner = CliRunner()
@@ -18,18 +20,18 @@ def _prism(*args: str, database_url: str, tmp_path: Path) -> tuple[int, str]:
 
 
 def test_demo_fills_an_empty_database_and_shows_holdings(database_url: str, tmp_path: Path) -> None:
-    code, output = _prism("demo", database_url=database_url, tmp_path=tmp_path)
+    code, output = _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
     assert code == 0, output
     assert "recorded" in output
-    assert "iShares Core MSCI World" in output
-    assert "US Account (USD, fifo)" in output
-    code, again = _prism("demo", database_url=database_url, tmp_path=tmp_path)
+    assert "Broker (EUR)" in output
+    assert "US Account (USD)" in output
+    code, again = _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
     assert code == 0
     assert "already holds an account" in again
 
 
 def test_holdings_by_method_and_portfolio(database_url: str, tmp_path: Path) -> None:
-    _prism("demo", database_url=database_url, tmp_path=tmp_path)
+    _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
     code, output = _prism(
         "holdings", "--portfolio", "Pension", "--method", "average", database_url=database_url, tmp_path=tmp_path
     )
@@ -42,7 +44,7 @@ def test_holdings_by_method_and_portfolio(database_url: str, tmp_path: Path) -> 
 
 
 def test_rebuild_reproduces_the_maintained_projection(database_url: str, tmp_path: Path) -> None:
-    _prism("demo", database_url=database_url, tmp_path=tmp_path)
+    _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
     _, before = _prism("holdings", database_url=database_url, tmp_path=tmp_path)
     code, output = _prism("db", "rebuild", database_url=database_url, tmp_path=tmp_path)
     assert code == 0, output
@@ -55,11 +57,26 @@ def test_db_status_and_upgrade_on_a_new_device(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'device.db'}"
     code, output = _prism("db", "upgrade", database_url=url, tmp_path=tmp_path)
     assert code == 0, output
-    code, output = _prism("db", "status", database_url=url, tmp_path=tmp_path)
+    code, output = _prism("db", "current", database_url=url, tmp_path=tmp_path)
     assert "up to date" in output
+    code, output = _prism("db", "downgrade", "0001", database_url=url, tmp_path=tmp_path)
+    assert code == 0, output
+    _, output = _prism("db", "current", database_url=url, tmp_path=tmp_path)
+    assert "needs `prism db upgrade`" in output
 
 
 def test_holdings_without_an_account_says_what_to_do(tmp_path: Path) -> None:
     code, output = _prism("holdings", database_url=f"sqlite:///{tmp_path / 'empty.db'}", tmp_path=tmp_path)
     assert code == 1
     assert "prism demo" in output
+
+
+def test_token_show_is_stable_and_rotate_replaces_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'device.db'}"
+    _, first = _prism("token", "show", database_url=url, tmp_path=tmp_path)
+    _, again = _prism("token", "show", database_url=url, tmp_path=tmp_path)
+    _, rotated = _prism("token", "rotate", database_url=url, tmp_path=tmp_path)
+    assert first == again
+    assert rotated != first
+    assert len(rotated.strip()) >= 40
+    assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600

@@ -9,8 +9,8 @@ from prism.storage.holdings import read_cash, read_holdings, recompute_cash, rec
 
 
 async def test_demo_projection_equals_recomputation(db: Database) -> None:
-    book = await db.write(create_demo_book)
-    assert book.entries > 400
+    book = await db.write(create_demo_book, scale=0.1)
+    assert book.entries > 1000
     for method in CostMethod:
         assert await db.read(read_holdings, book.owner_id, method=method) == await db.read(
             recompute_holdings, book.owner_id, method=method
@@ -22,8 +22,8 @@ async def test_demo_projection_equals_recomputation(db: Database) -> None:
 
 
 async def test_the_same_seed_gives_the_same_portfolio(db: Database) -> None:
-    first = await db.write(create_demo_book, seed=7)
-    second = await db.write(create_demo_book, seed=7)
+    first = await db.write(create_demo_book, scale=0.05, seed=7)
+    second = await db.write(create_demo_book, scale=0.05, seed=7)
     mine = await db.read(read_holdings, first.owner_id)
     theirs = await db.read(read_holdings, second.owner_id)
     # Asset ids are derived per account, so compare the figures (currency onwards).
