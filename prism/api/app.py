@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 from prism import __version__
 from prism.api.auth import ensure_device_token, require_token
 from prism.api.problems import exception_handlers
+from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.portfolios import PortfolioController
@@ -33,6 +34,9 @@ API_ROUTES: list[ControllerRouterHandler] = [
     AssetController,
     TransactionController,
     SettingController,
+    NoteController,
+    TagController,
+    AlertRuleController,
     portfolio_holdings,
     all_holdings,
 ]

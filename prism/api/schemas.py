@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -16,7 +16,19 @@ from prism.domain.ledger import TransactionType
 from prism.domain.positions import CostMethod
 
 __all__ = [
+    "AlertRuleIn",
+    "AlertRuleOut",
+    "AlertRulePage",
     "DecimalText",
+    "NoteIn",
+    "NoteOut",
+    "NotePage",
+    "TagIn",
+    "TagOut",
+    "TagPage",
+    "TaggingIn",
+    "TaggingOut",
+    "TaggingPage",
     "AssetIn",
     "AssetOut",
     "AssetPage",
@@ -203,4 +215,109 @@ class SettingPage(msgspec.Struct, kw_only=True):
     """Settings, by key."""
 
     items: list[SettingOut]
+    next_cursor: str | None = None
+
+
+class NoteIn(_In):
+    """A note, alone or about one portfolio, asset or transaction."""
+
+    body: str
+    title: str | None = None
+    entity_type: Literal["portfolio", "asset", "transaction"] | None = None
+    entity_id: uuid.UUID | None = None
+
+
+class NoteOut(msgspec.Struct, kw_only=True):
+    """A note."""
+
+    id: uuid.UUID
+    body: str
+    title: str | None
+    entity_type: str | None
+    entity_id: uuid.UUID | None
+
+
+class TagIn(_In):
+    """A tag; its name decides its id."""
+
+    name: str
+    color: str | None = None
+
+
+class TagOut(msgspec.Struct, kw_only=True):
+    """A tag."""
+
+    id: uuid.UUID
+    name: str
+    color: str | None
+
+
+class TaggingIn(_In):
+    """What to attach a tag to."""
+
+    entity_type: Literal["portfolio", "asset", "transaction"]
+    entity_id: uuid.UUID
+
+
+class TaggingOut(msgspec.Struct, kw_only=True):
+    """A tag attached to something."""
+
+    id: uuid.UUID
+    tag_id: uuid.UUID
+    entity_type: str
+    entity_id: uuid.UUID
+
+
+class AlertRuleIn(_In):
+    """An alert about one asset or one portfolio."""
+
+    condition: Literal[
+        "price_above", "price_below", "value_above", "value_below", "daily_change_above_pct", "daily_change_below_pct"
+    ]
+    threshold: DecimalText
+    asset_id: uuid.UUID | None = None
+    portfolio_id: uuid.UUID | None = None
+    currency: str | None = None
+    enabled: bool = True
+    note: str | None = None
+
+
+class AlertRuleOut(msgspec.Struct, kw_only=True):
+    """An alert rule."""
+
+    id: uuid.UUID
+    condition: str
+    threshold: DecimalText
+    asset_id: uuid.UUID | None
+    portfolio_id: uuid.UUID | None
+    currency: str | None
+    enabled: bool
+    note: str | None
+
+
+class NotePage(msgspec.Struct, kw_only=True):
+    """A page of notes, newest first."""
+
+    items: list[NoteOut]
+    next_cursor: str | None = None
+
+
+class TagPage(msgspec.Struct, kw_only=True):
+    """A page of tags, by name."""
+
+    items: list[TagOut]
+    next_cursor: str | None = None
+
+
+class TaggingPage(msgspec.Struct, kw_only=True):
+    """A page of taggings."""
+
+    items: list[TaggingOut]
+    next_cursor: str | None = None
+
+
+class AlertRulePage(msgspec.Struct, kw_only=True):
+    """A page of alert rules."""
+
+    items: list[AlertRuleOut]
     next_cursor: str | None = None
