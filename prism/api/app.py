@@ -11,11 +11,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from prism import __version__
-from prism.api.auth import ensure_device_token, require_token
+from prism.api.auth import ensure_device_token, require_owner
 from prism.api.problems import exception_handlers
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
+from prism.api.routes.identity import signin, signup
 from prism.api.routes.portfolios import PortfolioController
 from prism.api.routes.settings import SettingController
 from prism.api.routes.system import healthz, readyz
@@ -23,7 +24,6 @@ from prism.api.routes.transactions import TransactionController
 from prism.api.state import ApiState
 from prism.config import Settings
 from prism.domain.ids import EntryClock
-from prism.errors import ValidationError
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
 
@@ -43,24 +43,32 @@ API_ROUTES: list[ControllerRouterHandler] = [
 
 
 def create_app(settings: Settings) -> Litestar:
-    """The application for ``settings``: store, account and token are set up on startup."""
-    if settings.server.mode != "device":
-        raise ValidationError("hosted mode is not available yet; run in device mode", field="mode")
+    """The application for ``settings``: store, account and token are set up on startup.
+
+    Device mode serves one account with the token in ``<data dir>/api-token``;
+    hosted mode serves any number, which sign up and sign in for tokens.
+    """
+    hosted = settings.server.mode == "hosted"
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = await open_upgraded(settings.database)
         try:
-            owner_id = await database.write(ensure_device_account)
-            token = ensure_device_token(settings.token_path)
-            app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock())
+            if hosted:
+                app.state["prism"] = ApiState(settings, database, None, "", EntryClock())
+            else:
+                owner_id = await database.write(ensure_device_account)
+                token = ensure_device_token(settings.token_path)
+                app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock())
             yield
         finally:
             await database.dispose()
 
-    api = Router("/api/v1", route_handlers=API_ROUTES, guards=[require_token])
+    routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]
+    if hosted:
+        routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     return Litestar(
-        route_handlers=[healthz, readyz, api],
+        route_handlers=[healthz, readyz, *routers],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.server.max_body_bytes,

@@ -11,6 +11,7 @@ import hmac
 import os
 import secrets
 import stat
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
-from prism.api.state import ApiState, api_state
+from prism.api.state import OWNER_KEY, ApiState, api_state
+from prism.storage.identity import find_token, touch_token
 
-__all__ = ["ensure_device_token", "require_token", "rotate_device_token"]
+__all__ = ["ensure_device_token", "require_owner", "rotate_device_token"]
 
 
 def _write_token(path: Path, token: str) -> None:
@@ -67,10 +69,30 @@ def _current_token(state: ApiState) -> str:
     return state.token
 
 
-def require_token(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    """Guard: the request carries ``Authorization: Bearer <device token>``."""
-    header = connection.headers.get("authorization", "")
-    scheme, _space, presented = header.partition(" ")
-    expected = _current_token(api_state(connection.app))
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+async def require_owner(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard: a valid bearer token; leaves the account it acts for in the request scope.
+
+    Device mode compares with the device token; hosted mode looks the token's hash up.
+    """
+    scheme, _space, presented = connection.headers.get("authorization", "").partition(" ")
+    presented = presented.strip()
+    state = api_state(connection.app)
+    owner: uuid.UUID | None = None
+    if scheme.lower() == "bearer" and presented:
+        if state.device_owner is not None:
+            if hmac.compare_digest(presented.encode(), _current_token(state).encode()):
+                owner = state.device_owner
+        else:
+            owner = await _hosted_owner(state, presented)
+    if owner is None:
         raise NotAuthorizedException(detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    connection.scope[OWNER_KEY] = owner  # type: ignore[literal-required]
+
+
+async def _hosted_owner(state: ApiState, token: str) -> uuid.UUID | None:
+    found = await state.database.read(find_token, token)
+    if found is None:
+        return None
+    if found.needs_touch:
+        await state.database.write(touch_token, found.token_id)
+    return found.owner_id

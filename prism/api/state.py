@@ -12,7 +12,7 @@ from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.storage.engine import Database
 
-__all__ = ["ApiState", "api_state", "state_of"]
+__all__ = ["OWNER_KEY", "ApiState", "api_state", "owner_of", "state_of"]
 
 
 @dataclass(slots=True)
@@ -21,8 +21,8 @@ class ApiState:
 
     settings: Settings
     database: Database
-    owner_id: uuid.UUID
-    token: str
+    device_owner: uuid.UUID | None  # the one account of a device; None when hosted
+    token: str  # the device token ("" when hosted: tokens live in the database)
     clock: EntryClock
     token_stamp: float = 0.0  # modification time of the token file when ``token`` was read
 
@@ -36,3 +36,13 @@ def api_state(app: Litestar) -> ApiState:
 def state_of(request: Request[Any, Any, Any]) -> ApiState:
     """The application state of the app serving ``request``."""
     return api_state(request.app)
+
+
+#: Where the auth guard leaves the authenticated owner in the request scope.
+OWNER_KEY = "prism.owner"
+
+
+def owner_of(request: Request[Any, Any, Any]) -> uuid.UUID:
+    """The account the request acts for, as established by the auth guard."""
+    owner: uuid.UUID = request.scope[OWNER_KEY]  # type: ignore[literal-required]
+    return owner

@@ -42,6 +42,7 @@ __all__ = [
     "save_note",
     "save_tag",
     "save_tagging",
+    "update_tag",
 ]
 
 
@@ -132,11 +133,13 @@ def _live_row(connection: Connection, table: Table, owner_id: uuid.UUID, row_id:
     return row
 
 
-def _check_entity(connection: Connection, owner_id: uuid.UUID, kind: EntityType, entity: uuid.UUID) -> None:
+def _check_entity(
+    connection: Connection, owner_id: uuid.UUID, kind: EntityType, entity: uuid.UUID, field: str = "entity_id"
+) -> None:
     c = _ENTITY_TABLES[kind].c
     found = connection.scalar(select(c.id).where(c.owner_id == owner_id, c.id == entity, c.deleted_at.is_(None)))
     if found is None:
-        raise ValidationError(f"no {kind.value} {entity}", field="entity_id")
+        raise ValidationError(f"no {kind.value} {entity}", field=field)
 
 
 def _entity_type(value: object) -> EntityType:
@@ -187,14 +190,14 @@ def delete_row(connection: Connection, table: Table, owner_id: uuid.UUID, row_id
 
 def save_note(connection: Connection, owner_id: uuid.UUID, note: Note, *, replace: bool = False) -> Note:
     """Create a note (``replace``: overwrite the live note with this id)."""
+    if replace:
+        _live_row(connection, notes, owner_id, note.id)
     if not note.body.strip():
         raise ValidationError("must not be empty", field="body")
     if (note.entity_type is None) != (note.entity_id is None):
         raise ValidationError("entity_type and entity_id come together", field="entity_id")
     if note.entity_type is not None and note.entity_id is not None:
         _check_entity(connection, owner_id, note.entity_type, note.entity_id)
-    if replace:
-        _live_row(connection, notes, owner_id, note.id)
     values = {
         "title": note.title,
         "body": note.body,
@@ -257,6 +260,15 @@ def save_tag(connection: Connection, owner_id: uuid.UUID, tag: Tag, *, replace: 
     return tag
 
 
+def update_tag(connection: Connection, owner_id: uuid.UUID, tag: uuid.UUID, name: str, color: str | None) -> Tag:
+    """Change a live tag's colour; its name is its identity and stays."""
+    current = get_tag(connection, owner_id, tag)
+    changed = new_tag(owner_id, name, color)
+    if changed.id != current.id:
+        raise ValidationError("a tag's name is its identity; create a new tag to rename", field="name")
+    return save_tag(connection, owner_id, changed, replace=True)
+
+
 def get_tag(connection: Connection, owner_id: uuid.UUID, tag_id_: uuid.UUID) -> Tag:
     """One live tag."""
     row = _live_row(connection, tags, owner_id, tag_id_)
@@ -300,15 +312,15 @@ def save_alert_rule(
     connection: Connection, owner_id: uuid.UUID, rule: AlertRule, *, replace: bool = False
 ) -> AlertRule:
     """Create (or ``replace``) an alert rule about one asset or one portfolio."""
+    if replace:
+        _live_row(connection, alert_rules, owner_id, rule.id)
     if (rule.asset_id is None) == (rule.portfolio_id is None):
         raise ValidationError("name exactly one of asset_id and portfolio_id", field="asset_id")
     if rule.asset_id is not None:
-        _check_entity(connection, owner_id, EntityType.ASSET, rule.asset_id)
+        _check_entity(connection, owner_id, EntityType.ASSET, rule.asset_id, "asset_id")
     if rule.portfolio_id is not None:
-        _check_entity(connection, owner_id, EntityType.PORTFOLIO, rule.portfolio_id)
+        _check_entity(connection, owner_id, EntityType.PORTFOLIO, rule.portfolio_id, "portfolio_id")
     currency = parse_currency(rule.currency) if rule.currency is not None else None
-    if replace:
-        _live_row(connection, alert_rules, owner_id, rule.id)
     values = {
         "condition": rule.condition.value,
         "threshold": rule.threshold,

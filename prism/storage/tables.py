@@ -29,6 +29,7 @@ __all__ = [
     "SYNCED_TABLES",
     "accounts",
     "alert_rules",
+    "api_tokens",
     "asset_states",
     "assets",
     "cash_balances",
@@ -38,10 +39,12 @@ __all__ = [
     "notes",
     "portfolios",
     "positions",
+    "rate_limits",
     "settings",
     "taggings",
     "tags",
     "transactions",
+    "users",
 ]
 
 metadata = MetaData(
@@ -275,6 +278,42 @@ fx_rates = Table(
     Column("last_order", BigInteger, nullable=False),
     Column("last_id", String(36), nullable=False),
     sqlite_with_rowid=False,
+)
+
+# --- hosted mode: sign-in identities, API tokens, shared rate-limit counters ------
+
+users = Table(
+    "users",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index(None, "email", unique=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("owner_id", Id, nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["owner_id"], ["accounts.id"]),
+    Index(None, "token_hash", unique=True),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", BigInteger, nullable=False),
 )
 
 maintenance_tasks = Table(

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery
 from sqlalchemy import Connection
 
 from prism.api.schemas import HoldingOut, HoldingPage
-from prism.api.state import state_of
+from prism.api.state import owner_of, state_of
 from prism.domain.holdings import Holding
 from prism.domain.money import canonical
 from prism.domain.positions import CostMethod
@@ -71,7 +71,7 @@ async def portfolio_holdings(
 ) -> HoldingPage:
     """What one portfolio holds, valued at the latest known prices, in its base currency."""
     state = state_of(request)
-    return await state.database.read(_holdings, state.owner_id, portfolio_id, cost_method)
+    return await state.database.read(_holdings, owner_of(request), portfolio_id, cost_method)
 
 
 @get("/holdings", tags=["holdings"], summary="Holdings of all portfolios")
@@ -80,4 +80,4 @@ async def all_holdings(
 ) -> HoldingPage:
     """What the account holds, summed over portfolios that share a base currency."""
     state = state_of(request)
-    return await state.database.read(_holdings, state.owner_id, None, cost_method)
+    return await state.database.read(_holdings, owner_of(request), None, cost_method)

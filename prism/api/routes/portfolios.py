@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from prism.api.pagination import page_of
 from prism.api.schemas import PortfolioIn, PortfolioOut, PortfolioPage
-from prism.api.state import state_of
+from prism.api.state import owner_of, state_of
 from prism.storage.catalog import (
     Portfolio,
     create_portfolio,
@@ -36,7 +36,7 @@ class PortfolioController(Controller):
     @post("/", summary="Create a portfolio")
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[PortfolioIn]) -> PortfolioOut:
         state = state_of(request)
-        made = await state.database.write(create_portfolio, state.owner_id, data.name, data.base_currency)
+        made = await state.database.write(create_portfolio, owner_of(request), data.name, data.base_currency)
         return _out(made)
 
     @get("/", summary="List portfolios, by name")
@@ -44,14 +44,14 @@ class PortfolioController(Controller):
         self, request: Request[Any, Any, Any], cursor: FromQuery[str | None] = None, limit: FromQuery[int] = 100
     ) -> PortfolioPage:
         state = state_of(request)
-        found = await state.database.read(list_portfolios, state.owner_id)
+        found = await state.database.read(list_portfolios, owner_of(request))
         items, next_cursor = page_of(found, cursor, limit)
         return PortfolioPage(items=[_out(p) for p in items], next_cursor=next_cursor)
 
     @get("/{portfolio_id:uuid}", summary="Read a portfolio")
     async def read(self, request: Request[Any, Any, Any], portfolio_id: FromPath[uuid.UUID]) -> PortfolioOut:
         state = state_of(request)
-        return _out(await state.database.read(get_portfolio, state.owner_id, portfolio_id))
+        return _out(await state.database.read(get_portfolio, owner_of(request), portfolio_id))
 
     @put("/{portfolio_id:uuid}", summary="Rename a portfolio or change its currency (while empty)")
     async def replace(
@@ -59,11 +59,11 @@ class PortfolioController(Controller):
     ) -> PortfolioOut:
         state = state_of(request)
         changed = await state.database.write(
-            update_portfolio, state.owner_id, portfolio_id, data.name, data.base_currency
+            update_portfolio, owner_of(request), portfolio_id, data.name, data.base_currency
         )
         return _out(changed)
 
     @delete("/{portfolio_id:uuid}", summary="Delete an empty portfolio")
     async def remove(self, request: Request[Any, Any, Any], portfolio_id: FromPath[uuid.UUID]) -> None:
         state = state_of(request)
-        await state.database.write(delete_portfolio, state.owner_id, portfolio_id)
+        await state.database.write(delete_portfolio, owner_of(request), portfolio_id)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from prism.api.pagination import check_limit, decode_cursor, encode_cursor
 from prism.api.schemas import TransactionIn, TransactionOut, TransactionPage
-from prism.api.state import ApiState, state_of
+from prism.api.state import ApiState, owner_of, state_of
 from prism.domain.ids import imported_transaction_id, new_id
 from prism.domain.ledger import LedgerEntry, TransactionType
 from prism.domain.money import canonical, parse_currency, parse_decimal
@@ -64,12 +64,12 @@ def _decimal(value: Any, field: str) -> Any:
     return None if value is None else parse_decimal(value, field=field)
 
 
-def _entry(state: ApiState, data: JSONBody[TransactionIn], transaction_id: uuid.UUID | None) -> LedgerEntry:
+def _entry(state: ApiState, owner_id: uuid.UUID, data: TransactionIn, transaction_id: uuid.UUID | None) -> LedgerEntry:
     if (data.source is None) != (data.external_id is None):
         raise ValidationError("source and external_id come together", field="external_id")
     if transaction_id is None:
         transaction_id = (
-            imported_transaction_id(state.owner_id, data.source, data.external_id)
+            imported_transaction_id(owner_id, data.source, data.external_id)
             if data.source is not None and data.external_id is not None
             else new_id()
         )
@@ -92,7 +92,7 @@ def _entry(state: ApiState, data: JSONBody[TransactionIn], transaction_id: uuid.
     )
 
 
-def _details(data: JSONBody[TransactionIn]) -> EntryDetails:
+def _details(data: TransactionIn) -> EntryDetails:
     return EntryDetails(source=data.source, external_id=data.external_id, note=data.note)
 
 
@@ -105,8 +105,8 @@ class TransactionController(Controller):
     @post("/", summary="Record a transaction")
     async def create(self, request: Request[Any, Any, Any], data: JSONBody[TransactionIn]) -> TransactionOut:
         state = state_of(request)
-        entry = _entry(state, data, None)
-        return _out(await state.database.write(record_transaction, state.owner_id, entry, _details(data)))
+        entry = _entry(state, owner_of(request), data, None)
+        return _out(await state.database.write(record_transaction, owner_of(request), entry, _details(data)))
 
     @get("/", summary="List transactions in ledger order, filtered")
     async def list(
@@ -125,7 +125,7 @@ class TransactionController(Controller):
         where = TransactionFilter(portfolio_id=portfolio_id, asset_id=asset_id, type=type, start=start, end=end)
         after = _after(decode_cursor(cursor))
         found = await state.database.read(
-            list_transactions, state.owner_id, where, after=after, limit=check_limit(limit) + 1
+            list_transactions, owner_of(request), where, after=after, limit=check_limit(limit) + 1
         )
         page = found[:limit]
         next_cursor = None
@@ -137,20 +137,20 @@ class TransactionController(Controller):
     @get("/{transaction_id:uuid}", summary="Read a transaction")
     async def read(self, request: Request[Any, Any, Any], transaction_id: FromPath[uuid.UUID]) -> TransactionOut:
         state = state_of(request)
-        return _out(await state.database.read(get_transaction, state.owner_id, transaction_id))
+        return _out(await state.database.read(get_transaction, owner_of(request), transaction_id))
 
     @put("/{transaction_id:uuid}", summary="Replace a transaction")
     async def replace(
         self, request: Request[Any, Any, Any], transaction_id: FromPath[uuid.UUID], data: JSONBody[TransactionIn]
     ) -> TransactionOut:
         state = state_of(request)
-        entry = _entry(state, data, transaction_id)
-        return _out(await state.database.write(update_transaction, state.owner_id, entry, _details(data)))
+        entry = _entry(state, owner_of(request), data, transaction_id)
+        return _out(await state.database.write(update_transaction, owner_of(request), entry, _details(data)))
 
     @delete("/{transaction_id:uuid}", summary="Delete a transaction")
     async def remove(self, request: Request[Any, Any, Any], transaction_id: FromPath[uuid.UUID]) -> None:
         state = state_of(request)
-        await state.database.write(delete_transaction, state.owner_id, transaction_id)
+        await state.database.write(delete_transaction, owner_of(request), transaction_id)
 
 
 def _after(position: list[Any] | None) -> tuple[dt.date, int, uuid.UUID] | None:

@@ -1,0 +1,194 @@
+"""Hosted mode on both databases: accounts, tokens, rate limits, and the tenant walk.
+
+The tenant walk reads the OpenAPI spec and calls every route as a second account
+with the first account's ids: each must answer 404 (or, where a body names them,
+refuse it) and change nothing of the first account's. A route added later joins
+the walk by itself; one that needs a request body must add a sample here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from prism.api import create_app
+from prism.config import load_settings
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+@pytest.fixture
+async def hosted(database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
+    settings = load_settings({}, data_dir=tmp_path, database_url=database_url, mode="hosted")
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client
+
+
+async def _account(client: Client, email: str) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def test_sign_up_sign_in_and_tokens(hosted: Client) -> None:
+    me = await _account(hosted, "Me@Example.org")
+    assert (await hosted.get("/api/v1/portfolios", headers=me)).status_code == 200
+    assert (await hosted.get("/api/v1/portfolios")).status_code == 401
+    again = await hosted.post("/api/v1/auth/signup", json={"email": "me@example.org", "password": "another password"})
+    assert again.status_code == 409
+    short = await hosted.post("/api/v1/auth/signup", json={"email": "x@example.org", "password": "short"})
+    assert short.json()["errors"][0]["field"] == "password"
+    wrong = await hosted.post("/api/v1/auth/signin", json={"email": "me@example.org", "password": "wrong password"})
+    assert wrong.status_code == 401
+    right = await hosted.post(
+        "/api/v1/auth/signin", json={"email": "ME@example.org", "password": "correct horse battery"}
+    )
+    token = right.json()["token"]
+    assert (await hosted.get("/api/v1/holdings", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+
+
+async def test_sign_in_attempts_are_limited(hosted: Client) -> None:
+    await _account(hosted, "target@example.org")
+    codes = [
+        (
+            await hosted.post("/api/v1/auth/signin", json={"email": "target@example.org", "password": f"guess {n}"})
+        ).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+
+
+async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
+    """One of everything for an account; the ids by path-parameter name."""
+
+    async def made(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await client.post(path, json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    portfolio = await made("/api/v1/portfolios", {"name": "Secret", "base_currency": "EUR"})
+    asset = await made("/api/v1/assets", {"isin": "US0378331005", "name": "Apple", "kind": "stock", "currency": "USD"})
+    transaction = await made(
+        "/api/v1/transactions",
+        {"portfolio_id": portfolio["id"], "type": "deposit", "date": "2024-01-01", "amount": "1000", "currency": "EUR"},
+    )
+    note = await made("/api/v1/notes", {"body": "private", "entity_type": "asset", "entity_id": asset["id"]})
+    tag = await made("/api/v1/tags", {"name": "secret"})
+    tagging = await made(f"/api/v1/tags/{tag['id']}/taggings", {"entity_type": "asset", "entity_id": asset["id"]})
+    rule = await made("/api/v1/alert-rules", {"condition": "price_above", "threshold": "1", "asset_id": asset["id"]})
+    response = await client.put(
+        "/api/v1/settings/ui.secret", json={"type": "string", "value": "s3cret"}, headers=headers
+    )
+    assert response.status_code == 200
+    return {
+        "portfolio_id": portfolio["id"],
+        "asset_id": asset["id"],
+        "transaction_id": transaction["id"],
+        "note_id": note["id"],
+        "tag_id": tag["id"],
+        "tagging_id": tagging["id"],
+        "rule_id": rule["id"],
+        "key": "ui.secret",
+    }
+
+
+def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Valid request bodies naming the first account's rows, by (method, path)."""
+    deposit = {
+        "portfolio_id": ids["portfolio_id"],
+        "type": "deposit",
+        "date": "2024-02-01",
+        "amount": "1",
+        "currency": "EUR",
+    }
+    attach = {"entity_type": "asset", "entity_id": ids["asset_id"]}
+    rule = {"condition": "price_below", "threshold": "2", "asset_id": ids["asset_id"]}
+    return {
+        ("post", "/api/v1/portfolios"): {"name": "Mine", "base_currency": "EUR"},
+        ("put", "/api/v1/portfolios/{portfolio_id}"): {"name": "Stolen", "base_currency": "EUR"},
+        ("post", "/api/v1/assets"): {"name": "Mine", "kind": "stock", "currency": "EUR"},
+        ("put", "/api/v1/assets/{asset_id}"): {
+            "isin": "US0378331005",
+            "name": "Stolen",
+            "kind": "stock",
+            "currency": "USD",
+        },
+        ("post", "/api/v1/transactions"): deposit,
+        ("put", "/api/v1/transactions/{transaction_id}"): deposit,
+        ("post", "/api/v1/notes"): {"body": "x", "entity_type": "asset", "entity_id": ids["asset_id"]},
+        ("put", "/api/v1/notes/{note_id}"): {"body": "stolen"},
+        ("post", "/api/v1/tags"): {"name": "mine"},
+        ("put", "/api/v1/tags/{tag_id}"): {"name": "secret", "color": "#000000"},
+        ("post", "/api/v1/tags/{tag_id}/taggings"): attach,
+        ("post", "/api/v1/alert-rules"): rule,
+        ("put", "/api/v1/alert-rules/{rule_id}"): rule,
+        ("put", "/api/v1/settings/{key}"): {"type": "string", "value": "mine"},
+        ("post", "/api/v1/auth/signup"): {"email": "walker@example.org", "password": "a long password"},
+        ("post", "/api/v1/auth/signin"): {"email": "walker@example.org", "password": "a long password"},
+    }
+
+
+#: Routes that act on the second account's own data (settings are keyed by name per
+#: account); the final snapshot checks that the first account's stayed as they were.
+OWN_DATA = {
+    ("put", "/api/v1/settings/{key}"),
+    ("delete", "/api/v1/settings/{key}"),
+    ("post", "/api/v1/auth/signup"),
+    ("post", "/api/v1/auth/signin"),
+}
+
+
+async def _snapshot(client: Client, headers: dict[str, str], ids: dict[str, str]) -> list[Any]:
+    paths = [
+        "/api/v1/portfolios",
+        "/api/v1/assets",
+        "/api/v1/transactions",
+        "/api/v1/notes",
+        "/api/v1/tags",
+        f"/api/v1/tags/{ids['tag_id']}/taggings",
+        "/api/v1/alert-rules",
+        "/api/v1/settings",
+        "/api/v1/holdings",
+    ]
+    return [(await client.get(path, headers=headers)).json() for path in paths]
+
+
+async def test_tenant_walk_every_route_refuses_another_accounts_ids(hosted: Client) -> None:
+    alice = await _account(hosted, "alice@example.org")
+    mallory = await _account(hosted, "mallory@example.org")
+    ids = await _populate(hosted, alice)
+    before = await _snapshot(hosted, alice, ids)
+    bodies = _bodies(ids)
+    spec = (await hosted.get("/schema/openapi.json")).json()
+    walked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method in operations:
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+            body = bodies.get((method, path)) if method in {"post", "put", "patch"} else None
+            if method in {"post", "put", "patch"} and body is None:
+                pytest.fail(f"no sample body for {method.upper()} {path}: add one to _bodies")
+            response = await hosted.request(method.upper(), url, json=body, headers=mallory)
+            walked += 1
+            if (method, path) in OWN_DATA:
+                continue
+            text = response.text
+            if "{" in path:
+                assert response.status_code == 404, (method, path, text)
+            elif method == "get":
+                assert response.status_code == 200, (method, path, text)
+                assert not any(value in text for value in ids.values()), (method, path, text)
+            else:
+                assert response.status_code in {201, 409, 422}, (method, path, text)
+                assert response.status_code != 201 or all(ids[k] not in text for k in ids if k != "asset_id"), text
+    assert walked >= 30
+    assert await _snapshot(hosted, alice, ids) == before
