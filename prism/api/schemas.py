@@ -60,7 +60,14 @@ DecimalText = Annotated[
 
 
 class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of request bodies."""
+    """Base of request bodies: no unknown fields, no NUL characters in text."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                # The message names the field the way msgspec does, so the 400 names it too.
+                raise ValueError(f"text must not contain NUL characters - at `$.{name}`")
 
 
 class PortfolioIn(_In):

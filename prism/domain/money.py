@@ -17,6 +17,7 @@ __all__ = [
     "CONTEXT",
     "CURRENCIES",
     "DIVISION_EXPONENT",
+    "MAX_EXPONENT",
     "ZERO",
     "canonical",
     "divide",
@@ -26,6 +27,8 @@ __all__ = [
 
 CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
 DIVISION_EXPONENT = Decimal("1e-12")
+#: No amount, quantity, price or rate is larger than 1e30 or finer than 1e-30.
+MAX_EXPONENT = 30
 ZERO = Decimal(0)
 
 # Active ISO 4217 codes plus the precious-metal and crypto-friendly codes brokers use.
@@ -64,6 +67,8 @@ def parse_decimal(value: object, *, field: str, allow_negative: bool = True) -> 
         raise ValidationError("must be a decimal number", field=field)
     if not result.is_finite():
         raise ValidationError("must be a finite number", field=field)
+    if result and not -MAX_EXPONENT <= result.adjusted() <= MAX_EXPONENT:
+        raise ValidationError(f"must be between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in size", field=field)
     if not allow_negative and result < 0:
         raise ValidationError("must not be negative", field=field)
     return canonical_value(result)

@@ -23,6 +23,12 @@ def test_floats_and_non_numbers_are_refused_naming_the_field(bad: object) -> Non
     assert raised.value.field == "price"
 
 
+@pytest.mark.parametrize("huge", ["4.2E122", "1e-31", "-9" * 40])
+def test_absurd_magnitudes_are_refused(huge: str) -> None:
+    with pytest.raises(ValidationError, match="between"):
+        parse_decimal(huge, field="amount")
+
+
 def test_negative_values_can_be_refused() -> None:
     with pytest.raises(ValidationError, match="negative"):
         parse_decimal("-1", field="fee", allow_negative=False)
