@@ -23,7 +23,7 @@ def test_floats_and_non_numbers_are_refused_naming_the_field(bad: object) -> Non
     assert raised.value.field == "price"
 
 
-@pytest.mark.parametrize("huge", ["4.2E122", "1e-31", "-9" * 40])
+@pytest.mark.parametrize("huge", ["4.2E122", "1e-31", "-" + "9" * 40])
 def test_absurd_magnitudes_are_refused(huge: str) -> None:
     with pytest.raises(ValidationError, match="between"):
         parse_decimal(huge, field="amount")
