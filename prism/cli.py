@@ -298,3 +298,7 @@ async def _show_summary(database: Database) -> None:
         cash = await database.read(read_cash, owner, portfolio_id=portfolio.id)
         rows.append((portfolio, found, cash))
     console.print(summary_table(rows))
+
+
+if __name__ == "__main__":
+    main()

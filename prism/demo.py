@@ -326,9 +326,14 @@ def create_demo_book(
     scale: float = 1.0,
     seed: int = 2016,
     progress: Callable[[int], None] | None = None,
+    assets_count: int | None = None,
 ) -> DemoBook:
-    """Create the demo account, its portfolios, assets and ledger, in the caller's transaction."""
-    assets = demo_assets(max(len(CORE_ASSETS), round(200 * scale)), seed)
+    """Create the demo account, its portfolios, assets and ledger, in the caller's transaction.
+
+    ``scale`` 1 is ~200 assets and ~10,000 transactions; ``assets_count`` overrides the
+    number of assets (benchmarks use 1,000 assets at 100,000 transactions).
+    """
+    assets = demo_assets(max(len(CORE_ASSETS), assets_count or round(200 * scale)), seed)
     owner = create_account(connection, "Demo investor")
     portfolios = {
         "Broker": create_portfolio(connection, owner, "Broker", "EUR").id,

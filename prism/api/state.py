@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, Request
 
+from prism.api.cache import ResponseCache
 from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.storage.engine import Database
@@ -25,6 +26,7 @@ class ApiState:
     token: str  # the device token ("" when hosted: tokens live in the database)
     clock: EntryClock
     token_stamp: float = 0.0  # modification time of the token file when ``token`` was read
+    responses: ResponseCache = field(default_factory=ResponseCache)
 
 
 def api_state(app: Litestar) -> ApiState:

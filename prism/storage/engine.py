@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,8 @@ class _SQLite:
     reader: Engine
     write_thread: ThreadPoolExecutor
     read_threads: ThreadPoolExecutor
+    path: str
+    watcher: sqlite3.Connection | None = None
 
 
 @dataclass(slots=True)
@@ -96,12 +99,33 @@ class Database:
         except exc.DBAPIError as error:
             raise StorageError(f"the database failed: {error.orig}") from error
 
+    def change_stamp(self) -> int | None:
+        """A number that changes whenever any process commits to the store, or None.
+
+        On SQLite this is ``PRAGMA data_version`` of a connection that never writes:
+        it moves with every commit of every other connection, in any process. It is
+        read on the event loop itself because it costs microseconds (no I/O beyond
+        the WAL index), far less than a hop to a reader thread. PostgreSQL gives no
+        such cheap global stamp, so callers must not cache there (None).
+        """
+        if self._sqlite is None:
+            return None
+        if self._sqlite.watcher is None:
+            watcher = sqlite3.connect(self._sqlite.path, check_same_thread=False, isolation_level=None)
+            watcher.execute("PRAGMA query_only=ON")
+            watcher.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self._sqlite.watcher = watcher
+        stamp: int = self._sqlite.watcher.execute("PRAGMA data_version").fetchone()[0]
+        return stamp
+
     async def dispose(self) -> None:
         """Close every connection and thread."""
         if self._closed:
             return
         self._closed = True
         if self._sqlite is not None:
+            if self._sqlite.watcher is not None:
+                self._sqlite.watcher.close()
             self._sqlite.write_thread.shutdown(wait=True)
             self._sqlite.read_threads.shutdown(wait=True)
             self._sqlite.writer.dispose()
@@ -157,6 +181,7 @@ def open_database(settings: DatabaseSettings) -> Database:
             reader=_sqlite_engine(settings, writer=False),
             write_thread=ThreadPoolExecutor(1, thread_name_prefix="prism-sqlite-writer"),
             read_threads=ThreadPoolExecutor(settings.pool_size, thread_name_prefix="prism-sqlite-reader"),
+            path=str(path) if path is not None else ":memory:",
         )
         return Database(settings, _sqlite=sqlite)
     engine = create_async_engine(

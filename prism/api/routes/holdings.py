@@ -6,7 +6,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import Connection
 
@@ -63,21 +65,43 @@ def _out(h: Holding, labels: dict[uuid.UUID, tuple[str | None, str]]) -> Holding
     )
 
 
-@get("/portfolios/{portfolio_id:uuid}/holdings", tags=["holdings"], summary="Holdings of one portfolio")
+_DOCUMENTED = {200: ResponseSpec(data_container=HoldingPage, description="Holdings, by asset")}
+
+
+async def _cached_holdings(
+    request: Request[Any, Any, Any], portfolio_id: uuid.UUID | None, method: CostMethod
+) -> Response[bytes]:
+    state = state_of(request)
+    owner_id = owner_of(request)
+    stamp = state.database.change_stamp()
+    key = (owner_id, portfolio_id, method)
+    body = state.responses.get(key, stamp) if stamp is not None else None
+    if body is None:
+        page = await state.database.read(_holdings, owner_id, portfolio_id, method)
+        body = msgspec.json.encode(page)
+        if stamp is not None:
+            state.responses.put(key, stamp, body)
+    return Response(body, media_type="application/json")
+
+
+@get(
+    "/portfolios/{portfolio_id:uuid}/holdings",
+    tags=["holdings"],
+    summary="Holdings of one portfolio",
+    responses=_DOCUMENTED,
+)
 async def portfolio_holdings(
     request: Request[Any, Any, Any],
     portfolio_id: FromPath[uuid.UUID],
     cost_method: FromQuery[CostMethod] = CostMethod.FIFO,
-) -> HoldingPage:
+) -> Response[bytes]:
     """What one portfolio holds, valued at the latest known prices, in its base currency."""
-    state = state_of(request)
-    return await state.database.read(_holdings, owner_of(request), portfolio_id, cost_method)
+    return await _cached_holdings(request, portfolio_id, cost_method)
 
 
-@get("/holdings", tags=["holdings"], summary="Holdings of all portfolios")
+@get("/holdings", tags=["holdings"], summary="Holdings of all portfolios", responses=_DOCUMENTED)
 async def all_holdings(
     request: Request[Any, Any, Any], cost_method: FromQuery[CostMethod] = CostMethod.FIFO
-) -> HoldingPage:
+) -> Response[bytes]:
     """What the account holds, summed over portfolios that share a base currency."""
-    state = state_of(request)
-    return await state.database.read(_holdings, owner_of(request), None, cost_method)
+    return await _cached_holdings(request, None, cost_method)

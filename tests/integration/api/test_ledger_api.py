@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -200,3 +201,37 @@ async def test_openapi_spec_is_served(client: Client) -> None:
     spec = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/portfolios/{portfolio_id}/holdings" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_holdings_follow_writes_made_by_another_process(client: Client, database_url: str) -> None:
+    from prism.config import DatabaseSettings
+    from prism.storage.catalog import device_account
+    from prism.storage.engine import open_database
+    from prism.storage.ledger import record_transaction
+    from tests.builders import entry
+
+    portfolio, asset = await _portfolio(client), await _asset(client)
+    url = f"/api/v1/portfolios/{portfolio['id']}/holdings"
+    body = {
+        "portfolio_id": portfolio["id"],
+        "type": "buy",
+        "date": "2024-01-02",
+        "asset_id": asset["id"],
+        "quantity": "2",
+        "price": "10",
+        "currency": "EUR",
+    }
+    await client.post("/api/v1/transactions", json=body)
+    assert [h["quantity"] for h in (await client.get(url)).json()["items"]] == ["2"]
+    assert [h["quantity"] for h in (await client.get(url)).json()["items"]] == ["2"]  # served again
+    other = open_database(DatabaseSettings(url=database_url))  # e.g. `prism` run beside the server
+    owner = await other.read(device_account)
+    buy = entry(
+        uuid.UUID(portfolio["id"]), "buy", "2024-01-03", asset_id=uuid.UUID(asset["id"]), quantity="3", price="11"
+    )
+    await other.write(record_transaction, owner, buy)
+    await other.dispose()
+    assert [h["quantity"] for h in (await client.get(url)).json()["items"]] == ["5"]
+    spec = (await client.get("/schema/openapi.json")).json()
+    documented = spec["paths"]["/api/v1/portfolios/{portfolio_id}/holdings"]["get"]["responses"]["200"]
+    assert "HoldingPage" in str(documented)
