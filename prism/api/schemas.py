@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from prism.domain.ledger import TransactionType
+from prism.domain.money import canonical
 from prism.domain.positions import CostMethod
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "AlertRuleOut",
     "AlertRulePage",
     "DecimalText",
+    "decimal_text",
     "NoteIn",
     "NoteOut",
     "NotePage",
@@ -57,6 +60,11 @@ DecimalText = Annotated[
         examples=["12.5"],
     ),
 ]
+
+
+def decimal_text(value: Decimal | None) -> str | None:
+    """A decimal as it travels: canonical text, or None."""
+    return None if value is None else canonical(value)
 
 
 class _In(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -12,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from sqlalchemy import Connection
 
-from prism.api.schemas import HoldingOut, HoldingPage
+from prism.api.schemas import HoldingOut, HoldingPage, decimal_text
 from prism.api.state import owner_of, state_of
 from prism.domain.holdings import Holding
 from prism.domain.money import canonical
@@ -40,10 +39,6 @@ def _holdings(
     return HoldingPage(items=[_out(h, labels) for h in found])
 
 
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else canonical(value)
-
-
 def _out(h: Holding, labels: dict[uuid.UUID, tuple[str | None, str]]) -> HoldingOut:
     isin, name = labels.get(h.asset_id, (None, ""))
     return HoldingOut(
@@ -54,11 +49,11 @@ def _out(h: Holding, labels: dict[uuid.UUID, tuple[str | None, str]]) -> Holding
         currency=h.currency,
         quantity=canonical(h.quantity),
         cost_basis=canonical(h.cost_basis),
-        market_value=_text(h.market_value),
+        market_value=decimal_text(h.market_value),
         realized_gain=canonical(h.realized_gain),
-        unrealized_gain=_text(h.unrealized_gain),
+        unrealized_gain=decimal_text(h.unrealized_gain),
         dividends=canonical(h.dividends),
-        price=_text(h.price),
+        price=decimal_text(h.price),
         price_currency=h.price_currency,
         price_date=h.price_date,
         consistent=h.consistent,

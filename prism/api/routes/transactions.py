@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from prism.api.pagination import check_limit, decode_cursor, encode_cursor
-from prism.api.schemas import TransactionIn, TransactionOut, TransactionPage
+from prism.api.schemas import TransactionIn, TransactionOut, TransactionPage, decimal_text
 from prism.api.state import ApiState, owner_of, state_of
 from prism.domain.ids import imported_transaction_id, new_id
 from prism.domain.ledger import LedgerEntry, TransactionType
@@ -40,13 +39,13 @@ def _out(stored: StoredTransaction) -> TransactionOut:
         date=e.date,
         currency=e.currency,
         asset_id=e.asset_id,
-        quantity=_text(e.quantity),
-        price=_text(e.price),
-        amount=_text(e.amount),
+        quantity=decimal_text(e.quantity),
+        price=decimal_text(e.price),
+        amount=decimal_text(e.amount),
         fee=canonical(e.fee),
         tax=canonical(e.tax),
-        fx_rate=_text(e.fx_rate),
-        ratio=_text(e.ratio),
+        fx_rate=decimal_text(e.fx_rate),
+        ratio=decimal_text(e.ratio),
         target_portfolio_id=e.target_portfolio_id,
         source=d.source,
         external_id=d.external_id,
@@ -54,10 +53,6 @@ def _out(stored: StoredTransaction) -> TransactionOut:
         created_at=stored.created_at,
         updated_at=stored.updated_at,
     )
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else canonical(value)
 
 
 def _decimal(value: Any, field: str) -> Any:
