@@ -14,10 +14,11 @@ __all__ = ["ResponseCache"]
 
 
 class ResponseCache:
-    """At most ``size`` encoded bodies, each tagged with the stamp it was computed at."""
+    """Encoded bodies up to ``max_bytes`` in all, each tagged with the stamp it was computed at."""
 
-    def __init__(self, size: int = 512) -> None:
-        self._size = size
+    def __init__(self, max_bytes: int = 32 << 20) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[Hashable, tuple[int, bytes]] = OrderedDict()
 
     def get(self, key: Hashable, stamp: int) -> bytes | None:
@@ -29,8 +30,14 @@ class ResponseCache:
         return found[1]
 
     def put(self, key: Hashable, stamp: int, body: bytes) -> None:
-        """Remember ``body``; the least recently used entry goes when full."""
+        """Remember ``body``; the least recently used entries go when the cache is full."""
+        if len(body) > self._max_bytes:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
         self._entries[key] = (stamp, body)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self._bytes += len(body)
+        while self._bytes > self._max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= len(dropped)

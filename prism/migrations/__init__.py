@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import shutil
 import sqlite3
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 _HERE = Path(__file__).parent
+# Alembic narrates every step at INFO; Prism reports upgrades itself.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def alembic_config(version_locations: Sequence[str | Path] = ()) -> Config:
