@@ -18,6 +18,8 @@ from prism.domain.money import canonical
 from prism.domain.positions import CostMethod
 
 __all__ = [
+    "ChangeOut",
+    "ChangePage",
     "AlertRuleIn",
     "AlertRuleOut",
     "AlertRulePage",
@@ -335,4 +337,21 @@ class AlertRulePage(msgspec.Struct, kw_only=True):
     """A page of alert rules."""
 
     items: list[AlertRuleOut]
+    next_cursor: str | None = None
+
+
+class ChangeOut(msgspec.Struct, kw_only=True):
+    """One logged change of a row: when, on which device, and the columns written."""
+
+    at: dt.datetime
+    hlc: int
+    device_id: str
+    op: str
+    columns: dict[str, Any]
+
+
+class ChangePage(msgspec.Struct, kw_only=True):
+    """A row's history, oldest first."""
+
+    items: list[ChangeOut]
     next_cursor: str | None = None

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, select, update
 from prism.domain.ids import tag_id, tagging_id
 from prism.domain.money import parse_currency
 from prism.errors import ConflictError, NotFoundError, ValidationError
+from prism.storage.changes import capture
 from prism.storage.tables import alert_rules, assets, notes, portfolios, taggings, tags, transactions
 
 __all__ = [
@@ -155,8 +156,8 @@ def _store(
     """Insert, or replace the live (or revive the deleted) row with this id."""
     c = table.c
     stamp = _now()
-    exists = connection.scalar(select(c.id).where(c.owner_id == owner_id, c.id == row_id))
-    if exists is None:
+    old = connection.execute(select(table).where(c.owner_id == owner_id, c.id == row_id)).mappings().first()
+    if old is None:
         connection.execute(
             table.insert().values(owner_id=owner_id, id=row_id, created_at=stamp, updated_at=stamp, **values)
         )
@@ -166,6 +167,7 @@ def _store(
             .where(c.owner_id == owner_id, c.id == row_id)
             .values(updated_at=stamp, deleted_at=None, **values)
         )
+    capture(connection, owner_id, table.name, row_id, {**values, "deleted_at": None}, old=old)
 
 
 def delete_row(connection: Connection, table: Table, owner_id: uuid.UUID, row_id: uuid.UUID) -> None:
@@ -176,13 +178,16 @@ def delete_row(connection: Connection, table: Table, owner_id: uuid.UUID, row_id
     connection.execute(
         update(table).where(c.owner_id == owner_id, c.id == row_id).values(deleted_at=stamp, updated_at=stamp)
     )
+    capture(connection, owner_id, table.name, row_id, {"deleted_at": stamp}, op="delete")
     if table is tags:
         t = taggings.c
-        connection.execute(
-            update(taggings)
-            .where(t.owner_id == owner_id, t.tag_id == row_id, t.deleted_at.is_(None))
-            .values(deleted_at=stamp, updated_at=stamp)
+        attached = (
+            connection.execute(select(t.id).where(t.owner_id == owner_id, t.tag_id == row_id, t.deleted_at.is_(None)))
+            .scalars()
+            .all()
         )
+        for tagging in attached:
+            delete_row(connection, taggings, owner_id, tagging)
 
 
 # --- notes ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from prism.domain.ids import new_id
 from prism.domain.isin import parse_isin
 from prism.domain.money import parse_currency
 from prism.errors import ConflictError, NotFoundError, ValidationError
+from prism.storage.changes import capture
 from prism.storage.tables import accounts, assets, portfolios, transactions
 
 __all__ = [
@@ -129,6 +130,13 @@ def create_portfolio(
             updated_at=stamp,
         )
     )
+    capture(
+        connection,
+        owner_id,
+        "portfolios",
+        portfolio.id,
+        {"name": portfolio.name, "base_currency": portfolio.base_currency},
+    )
     return portfolio
 
 
@@ -167,11 +175,12 @@ def update_portfolio(
     if currency != current.base_currency and _has_transactions(connection, owner_id, portfolio_id):
         raise ConflictError("the base currency of a portfolio with transactions cannot change")
     p = portfolios.c
+    values = {"name": _name(name), "base_currency": currency}
     connection.execute(
-        update(portfolios)
-        .where(p.owner_id == owner_id, p.id == portfolio_id)
-        .values(name=_name(name), base_currency=currency, updated_at=_now())
+        update(portfolios).where(p.owner_id == owner_id, p.id == portfolio_id).values(updated_at=_now(), **values)
     )
+    old = {"name": current.name, "base_currency": current.base_currency}
+    capture(connection, owner_id, "portfolios", portfolio_id, values, old=old)
     return Portfolio(portfolio_id, _name(name), currency)
 
 
@@ -201,6 +210,7 @@ def delete_portfolio(connection: Connection, owner_id: uuid.UUID, portfolio_id: 
         .where(p.owner_id == owner_id, p.id == portfolio_id)
         .values(deleted_at=stamp, updated_at=stamp)
     )
+    capture(connection, owner_id, "portfolios", portfolio_id, {"deleted_at": stamp}, op="delete")
 
 
 def _asset_from_row(row: Any) -> Asset:
@@ -261,11 +271,12 @@ def save_asset(connection: Connection, owner_id: uuid.UUID, asset: Asset) -> Ass
         "updated_at": stamp,
         "deleted_at": None,
     }
-    existing = connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == asset.id))
+    existing = connection.execute(select(assets).where(a.owner_id == owner_id, a.id == asset.id)).mappings().first()
     if existing is None:
         connection.execute(assets.insert().values(owner_id=owner_id, id=asset.id, created_at=stamp, **values))
     else:
         connection.execute(update(assets).where(a.owner_id == owner_id, a.id == asset.id).values(**values))
+    capture(connection, owner_id, "assets", asset.id, values, old=existing)
     return asset
 
 
@@ -313,6 +324,7 @@ def delete_asset(connection: Connection, owner_id: uuid.UUID, asset_id: uuid.UUI
     connection.execute(
         update(assets).where(a.owner_id == owner_id, a.id == asset_id).values(deleted_at=stamp, updated_at=stamp)
     )
+    capture(connection, owner_id, "assets", asset_id, {"deleted_at": stamp}, op="delete")
 
 
 def list_assets(connection: Connection, owner_id: uuid.UUID) -> list[Asset]:

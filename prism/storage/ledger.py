@@ -23,6 +23,7 @@ from prism.domain.ledger import (
 )
 from prism.domain.replay import fx_quote_from_entry
 from prism.errors import ConflictError, NotFoundError, ValidationError
+from prism.storage.changes import LoggedChange, capture, history
 from prism.storage.engine import lock_owner
 from prism.storage.entries import entry_from_row, entry_values
 from prism.storage.projection import (
@@ -42,6 +43,7 @@ __all__ = [
     "get_transaction",
     "list_transactions",
     "record_transaction",
+    "transaction_history",
     "update_transaction",
 ]
 
@@ -169,6 +171,7 @@ def record_transaction(
         "updated_at": stamp,
     }
     connection.execute(transactions.insert().values(values))
+    capture(connection, owner_id, "transactions", entry.id, values)
     apply_entry(connection, owner_id, entry, bases[entry.portfolio_id], check=check)
     return StoredTransaction(entry, details, stamp, stamp)
 
@@ -239,6 +242,7 @@ def update_transaction(
     }
     t = transactions.c
     connection.execute(update(transactions).where(t.owner_id == owner_id, t.id == entry.id).values(values))
+    capture(connection, owner_id, "transactions", entry.id, values, old=row)
     _after_change(connection, owner_id, old, entry, check=check)
     return StoredTransaction(entry, details, row["created_at"], stamp)
 
@@ -261,7 +265,16 @@ def delete_transaction(
         .where(t.owner_id == owner_id, t.id == transaction_id)
         .values(deleted_at=stamp, updated_at=stamp)
     )
+    capture(connection, owner_id, "transactions", transaction_id, {"deleted_at": stamp}, op="delete")
     _after_change(connection, owner_id, entry_from_row(row), None, check=check)
+
+
+def transaction_history(connection: Connection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> list[LoggedChange]:
+    """Every change of one transaction, deleted ones included (the ledger's audit trail)."""
+    t = transactions.c
+    if connection.scalar(select(t.id).where(t.owner_id == owner_id, t.id == transaction_id)) is None:
+        raise NotFoundError(f"no transaction {transaction_id}")
+    return history(connection, owner_id, "transactions", transaction_id)
 
 
 def get_transaction(connection: Connection, owner_id: uuid.UUID, transaction_id: uuid.UUID) -> StoredTransaction:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from prism.domain.settings import KNOWN_SETTINGS, Setting, SettingType, decode_setting, encode_setting, validate_key
 from prism.errors import NotFoundError, ValidationError
+from prism.storage.changes import capture
 from prism.storage.statements import upsert
 from prism.storage.tables import settings
 
@@ -49,11 +50,13 @@ def put_setting(
     """Set a value; a key keeps the type of its first value until it is deleted."""
     setting_type, text = encode_setting(key, kind, value)
     c = settings.c
-    existing = connection.scalar(
-        select(c.value_type).where(c.owner_id == owner_id, c.key == key, c.deleted_at.is_(None))
+    stored = (
+        connection.execute(select(c.value_type, c.value, c.deleted_at).where(c.owner_id == owner_id, c.key == key))
+        .mappings()
+        .first()
     )
-    if existing is not None and existing != setting_type.value:
-        raise ValidationError(f"{key} holds a {existing} value", field="type")
+    if stored is not None and stored["deleted_at"] is None and stored["value_type"] != setting_type.value:
+        raise ValidationError(f"{key} holds a {stored['value_type']} value", field="type")
     now = dt.datetime.now(dt.UTC)
     row = {
         "owner_id": owner_id,
@@ -65,6 +68,8 @@ def put_setting(
         "deleted_at": None,
     }
     upsert(connection, settings, [row], ["owner_id", "key"], keep=("created_at",))
+    written = {"value_type": setting_type.value, "value": text, "deleted_at": None}
+    capture(connection, owner_id, "settings", key, written, old=stored)
     return decode_setting(key, setting_type.value, text)
 
 
@@ -80,3 +85,4 @@ def delete_setting(connection: Connection, owner_id: uuid.UUID, key: str) -> Non
     )
     if result.rowcount == 0:
         raise NotFoundError(f"no setting {key!r}")
+    capture(connection, owner_id, "settings", key, {"deleted_at": now}, op="delete")

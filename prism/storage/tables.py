@@ -33,6 +33,8 @@ __all__ = [
     "asset_states",
     "assets",
     "cash_balances",
+    "changes",
+    "clock_states",
     "fx_rates",
     "maintenance_tasks",
     "metadata",
@@ -278,6 +280,29 @@ fx_rates = Table(
     Column("last_order", BigInteger, nullable=False),
     Column("last_id", String(36), nullable=False),
     sqlite_with_rowid=False,
+)
+
+# --- change capture: the sync log and audit trail (docs/sync-protocol.md) ---------
+
+clock_states = Table(
+    "clock_states",
+    metadata,
+    Column("owner_id", Id, primary_key=True),
+    Column("device_id", String(16), nullable=False),
+    Column("last_hlc", BigInteger, nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    _owner(),
+    Column("hlc", BigInteger, primary_key=True),
+    Column("device_id", String(16), primary_key=True),
+    Column("table_name", String(32), nullable=False),
+    Column("row_id", String(100), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("columns", JSON, nullable=False),
+    Index(None, "owner_id", "table_name", "row_id"),
 )
 
 # --- hosted mode: sign-in identities, API tokens, shared rate-limit counters ------

@@ -9,8 +9,8 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from prism.api.pagination import check_limit, decode_cursor, encode_cursor
-from prism.api.schemas import TransactionIn, TransactionOut, TransactionPage, decimal_text
+from prism.api.pagination import check_limit, decode_cursor, encode_cursor, page_of
+from prism.api.schemas import ChangeOut, ChangePage, TransactionIn, TransactionOut, TransactionPage, decimal_text
 from prism.api.state import ApiState, owner_of, state_of
 from prism.domain.ids import imported_transaction_id, new_id
 from prism.domain.ledger import LedgerEntry, TransactionType
@@ -24,6 +24,7 @@ from prism.storage.ledger import (
     get_transaction,
     list_transactions,
     record_transaction,
+    transaction_history,
     update_transaction,
 )
 
@@ -133,6 +134,20 @@ class TransactionController(Controller):
     async def read(self, request: Request[Any, Any, Any], transaction_id: FromPath[uuid.UUID]) -> TransactionOut:
         state = state_of(request)
         return _out(await state.database.read(get_transaction, owner_of(request), transaction_id))
+
+    @get("/{transaction_id:uuid}/history", summary="The audit trail of a transaction")
+    async def history(
+        self,
+        request: Request[Any, Any, Any],
+        transaction_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> ChangePage:
+        state = state_of(request)
+        found = await state.database.read(transaction_history, owner_of(request), transaction_id)
+        items, next_cursor = page_of(found, cursor, limit)
+        changes = [ChangeOut(at=c.at, hlc=c.hlc, device_id=c.device_id, op=c.op, columns=c.columns) for c in items]
+        return ChangePage(items=changes, next_cursor=next_cursor)
 
     @put("/{transaction_id:uuid}", summary="Replace a transaction")
     async def replace(

@@ -235,3 +235,16 @@ async def test_holdings_follow_writes_made_by_another_process(client: Client, da
     spec = (await client.get("/schema/openapi.json")).json()
     documented = spec["paths"]["/api/v1/portfolios/{portfolio_id}/holdings"]["get"]["responses"]["200"]
     assert "HoldingPage" in str(documented)
+
+
+async def test_a_transaction_history_is_its_audit_trail(client: Client) -> None:
+    portfolio = await _portfolio(client)
+    body = {"portfolio_id": portfolio["id"], "type": "deposit", "date": "2024-01-01", "amount": "10", "currency": "EUR"}
+    made = (await client.post("/api/v1/transactions", json=body)).json()
+    await client.put(f"/api/v1/transactions/{made['id']}", json={**body, "amount": "12", "note": "typo"})
+    await client.delete(f"/api/v1/transactions/{made['id']}")
+    trail = (await client.get(f"/api/v1/transactions/{made['id']}/history")).json()["items"]
+    assert [c["op"] for c in trail] == ["insert", "update", "delete"]
+    assert trail[1]["columns"] == {"amount": "12", "note": "typo"}
+    missing = await client.get("/api/v1/transactions/00000000-0000-0000-0000-000000000003/history")
+    assert missing.status_code == 404
