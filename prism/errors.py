@@ -8,6 +8,7 @@ imports nothing of the project, so every layer, ``prism.domain`` included, may u
 from __future__ import annotations
 
 __all__ = [
+    "ChangeSetRejectedError",
     "ConflictError",
     "InsufficientHoldingsError",
     "MigrationError",
@@ -70,3 +71,16 @@ class MigrationError(StorageError):
     """A schema upgrade or downgrade failed; the database was left as it was."""
 
     code = "migration-error"
+
+
+class ChangeSetRejectedError(PrismError):
+    """A sealed change set failed a check (signature, key, account, sequence, format).
+
+    Nothing of it may be applied. ``reason`` says which check failed.
+    """
+
+    code = "change-set-rejected"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"change set rejected: {reason}")
+        self.reason = reason
