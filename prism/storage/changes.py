@@ -20,7 +20,7 @@ from prism.domain.hlc import hlc_tick, hlc_time
 from prism.domain.money import canonical
 from prism.storage.tables import changes, clock_states
 
-__all__ = ["LoggedChange", "capture", "history", "wire_value"]
+__all__ = ["LoggedChange", "capture", "history", "new_device_id", "wire_value"]
 
 #: Columns that identify a row or are derived from HLCs: never sent as changes.
 _NOT_CHANGES = frozenset({"owner_id", "id", "created_at", "updated_at"})
@@ -41,13 +41,18 @@ def wire_value(value: Any) -> Any:
     return value
 
 
+def new_device_id() -> str:
+    """A fresh device id: 64 random bits as 16 hex characters."""
+    return secrets.token_hex(8)
+
+
 def _tick(connection: Connection, owner_id: uuid.UUID) -> tuple[int, str]:
     """The next HLC of this device for ``owner_id``, persisted in the caller's transaction."""
     c = clock_states.c
     row = connection.execute(select(c.device_id, c.last_hlc).where(c.owner_id == owner_id)).first()
     now_ms = time.time_ns() // 1_000_000
     if row is None:
-        device_id, hlc = secrets.token_hex(8), hlc_tick(0, now_ms)
+        device_id, hlc = new_device_id(), hlc_tick(0, now_ms)
         connection.execute(clock_states.insert().values(owner_id=owner_id, device_id=device_id, last_hlc=hlc))
         return hlc, device_id
     hlc = hlc_tick(row.last_hlc, now_ms)

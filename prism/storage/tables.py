@@ -43,6 +43,7 @@ __all__ = [
     "positions",
     "rate_limits",
     "settings",
+    "sync_conflicts",
     "taggings",
     "tags",
     "transactions",
@@ -303,6 +304,22 @@ changes = Table(
     Column("op", String(8), nullable=False),
     Column("columns", JSON, nullable=False),
     Index(None, "owner_id", "table_name", "row_id"),
+)
+
+sync_conflicts = Table(
+    "sync_conflicts",
+    metadata,
+    _owner(),
+    Column("id", Id, primary_key=True),
+    Column("table_name", String(32), nullable=False),
+    Column("row_id", String(100), nullable=False),
+    Column("column_name", String(64), nullable=False),
+    Column("value", JSON, nullable=True),
+    Column("hlc", BigInteger, nullable=False),
+    Column("device_id", String(16), nullable=False),
+    Column("winner_hlc", BigInteger, nullable=False),
+    Column("winner_device_id", String(16), nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
 )
 
 # --- hosted mode: sign-in identities, API tokens, shared rate-limit counters ------

@@ -1,0 +1,129 @@
+"""Merge rules on two devices: the later write wins per column, deletes are writes,
+duplicates and reordering change nothing, losers go to the conflicts log."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from prism.config import DatabaseSettings
+from prism.errors import ValidationError
+from prism.storage.catalog import create_account, create_portfolio
+from prism.storage.engine import Database, open_database
+from prism.storage.holdings import read_cash
+from prism.storage.ledger import (
+    EntryDetails,
+    delete_transaction,
+    get_transaction,
+    list_transactions,
+    update_transaction,
+)
+from prism.storage.settings import get_setting, put_setting
+from prism.storage.tables import sync_conflicts
+from prism.sync.codec import WireChange
+from prism.sync.merge import apply_changes, changes_since
+from tests.builders import entry, record
+
+OWNER = uuid.uuid4()
+
+
+@pytest.fixture
+async def pair(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    devices = []
+    for name in ("laptop", "phone"):
+        path = tmp_path / f"{name}.db"
+        shutil.copyfile(sqlite_template, path)
+        database = open_database(DatabaseSettings(url=f"sqlite:///{path}"))
+        await database.write(lambda c: create_account(c, "me", account_id=OWNER))
+        devices.append(database)
+    yield devices[0], devices[1]
+    for database in devices:
+        await database.dispose()
+
+
+async def _send(source: Database, target: Database) -> None:
+    await target.write(apply_changes, OWNER, await source.read(changes_since, OWNER))
+
+
+async def test_the_later_edit_wins_on_both_devices(pair: tuple[Database, Database]) -> None:
+    laptop, phone = pair
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    deposit = entry(portfolio.id, "deposit", "2024-01-01", amount="100")
+    await record(laptop, OWNER, deposit)
+    await _send(laptop, phone)
+    await laptop.write(update_transaction, OWNER, deposit, EntryDetails(note="laptop, first"))
+    await phone.write(update_transaction, OWNER, deposit, EntryDetails(note="phone, second"))
+    await _send(laptop, phone)
+    await _send(phone, laptop)
+    for device in pair:
+        stored = await device.read(get_transaction, OWNER, deposit.id)
+        assert stored.details.note == "phone, second"
+    conflicts = await phone.read(lambda c: c.execute(select(sync_conflicts.c.value)).scalars().all())
+    assert conflicts == ["laptop, first"]
+
+
+async def test_a_delete_and_an_edit_merge_by_the_same_rule(pair: tuple[Database, Database]) -> None:
+    laptop, phone = pair
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    deposit = entry(portfolio.id, "deposit", "2024-01-01", amount="100")
+    await record(laptop, OWNER, deposit)
+    await _send(laptop, phone)
+    await laptop.write(delete_transaction, OWNER, deposit.id)
+    await phone.write(update_transaction, OWNER, deposit, EntryDetails(note="edited after"))
+    await _send(laptop, phone)
+    await _send(phone, laptop)
+    for device in pair:
+        assert await device.read(list_transactions, OWNER) == []  # still deleted: the edit did not revive it
+        assert [b.balance for b in await device.read(read_cash, OWNER)] == []
+
+
+async def test_duplicated_and_reordered_delivery_changes_nothing(pair: tuple[Database, Database]) -> None:
+    laptop, phone = pair
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    await record(laptop, OWNER, *[entry(portfolio.id, "deposit", "2024-01-01", amount=str(n)) for n in range(1, 6)])
+    await laptop.write(put_setting, OWNER, "ui.theme", "string", "dark")
+    log = await laptop.read(changes_since, OWNER)
+    shuffled = log * 2
+    random.Random(7).shuffle(shuffled)
+    report = await phone.write(apply_changes, OWNER, shuffled)
+    assert report.applied == len(log)
+    assert report.duplicates == len(log)
+    assert report.pending == 0
+    again = await phone.write(apply_changes, OWNER, log)
+    assert again.applied == 0
+    assert (await phone.read(get_setting, OWNER, "ui.theme")).value == "dark"
+    assert await phone.read(read_cash, OWNER) == await laptop.read(read_cash, OWNER)
+
+
+async def test_a_row_waits_for_what_it_refers_to(pair: tuple[Database, Database]) -> None:
+    laptop, phone = pair
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    await record(laptop, OWNER, entry(portfolio.id, "deposit", "2024-01-01", amount="5"))
+    portfolio_change, deposit_change = await laptop.read(changes_since, OWNER)
+    early = await phone.write(apply_changes, OWNER, [deposit_change])
+    assert early.pending == 1
+    assert await phone.read(list_transactions, OWNER) == []
+    late = await phone.write(apply_changes, OWNER, [portfolio_change])
+    assert late.pending == 0
+    assert len(await phone.read(list_transactions, OWNER)) == 1
+
+
+async def test_changes_from_an_implausible_clock_apply_nothing(pair: tuple[Database, Database]) -> None:
+    _, phone = pair
+    future = WireChange(
+        (2**47) << 16,
+        "ffffffffffffffff",
+        "settings",
+        "ui.theme",
+        "insert",
+        {"value_type": "string", "value": '"x"', "deleted_at": None},
+    )
+    with pytest.raises(ValidationError):
+        await phone.write(apply_changes, OWNER, [future])
+    assert await phone.read(changes_since, OWNER) == []
