@@ -19,6 +19,7 @@ from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
 from prism.api.routes.portfolios import PortfolioController
 from prism.api.routes.settings import SettingController
+from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
 from prism.api.routes.transactions import TransactionController
 from prism.api.state import ApiState
@@ -37,6 +38,7 @@ API_ROUTES: list[ControllerRouterHandler] = [
     NoteController,
     TagController,
     AlertRuleController,
+    ConflictController,
     portfolio_holdings,
     all_holdings,
 ]

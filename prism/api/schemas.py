@@ -18,6 +18,8 @@ from prism.domain.money import canonical
 from prism.domain.positions import CostMethod
 
 __all__ = [
+    "ConflictOut",
+    "ConflictPage",
     "ChangeOut",
     "ChangePage",
     "AlertRuleIn",
@@ -354,4 +356,25 @@ class ChangePage(msgspec.Struct, kw_only=True):
     """A row's history, oldest first."""
 
     items: list[ChangeOut]
+    next_cursor: str | None = None
+
+
+class ConflictOut(msgspec.Struct, kw_only=True):
+    """An edit that lost a merge to another device's edit of the same column."""
+
+    id: uuid.UUID
+    table: str
+    row_id: str
+    column: str
+    value: Any
+    lost_at: dt.datetime
+    device_id: str
+    winner_at: dt.datetime
+    winner_device_id: str
+
+
+class ConflictPage(msgspec.Struct, kw_only=True):
+    """Unresolved conflicts, newest first."""
+
+    items: list[ConflictOut]
     next_cursor: str | None = None

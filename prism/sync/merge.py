@@ -41,7 +41,7 @@ from prism.storage.tables import (
 from prism.storage.types import ExactDecimal, Id, UTCDateTime
 from prism.sync.codec import WireChange
 
-__all__ = ["ApplyReport", "apply_changes", "changes_since"]
+__all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "row_clause"]
 
 _TABLES: dict[str, Table] = {table.name: table for table in SYNCED_TABLES}
 _OPS = frozenset({"insert", "update", "delete"})
@@ -75,7 +75,8 @@ def changes_since(connection: Connection, owner_id: uuid.UUID, after: int = -1) 
     return [WireChange(r.hlc, r.device_id, r.table_name, r.row_id, r.op, dict(r.columns)) for r in rows]
 
 
-def _decode(column: Column[Any], value: Any) -> Any:
+def decode_column(column: Column[Any], value: Any) -> Any:
+    """A column value from its wire encoding (docs/sync-protocol.md §2.1)."""
     if value is None:
         return None
     kind = column.type
@@ -153,7 +154,8 @@ def _fold(connection: Connection, owner_id: uuid.UUID, table: str, row_id: str) 
     return state
 
 
-def _key_clause(table: Table, owner_id: uuid.UUID, row_id: str) -> Any:
+def row_clause(table: Table, owner_id: uuid.UUID, row_id: str) -> Any:
+    """The WHERE clause that finds a synced row by its log id (a key for settings)."""
     if table.name == "settings":
         return and_(table.c.owner_id == owner_id, table.c.key == row_id)
     return and_(table.c.owner_id == owner_id, table.c.id == uuid.UUID(row_id))
@@ -176,9 +178,9 @@ def _materialize(connection: Connection, owner_id: uuid.UUID, table_name: str, r
     table = _TABLES[table_name]
     state = _fold(connection, owner_id, table_name, row_id)
     known = {name: value for name, (value, _, _) in state.items() if name in table.c and name not in _STAMPS}
-    values = {name: _decode(table.c[name], value) for name, value in known.items()}
+    values = {name: decode_column(table.c[name], value) for name, value in known.items()}
     stamps = [hlc for _, hlc, _ in state.values()]
-    where = _key_clause(table, owner_id, row_id)
+    where = row_clause(table, owner_id, row_id)
     exists = connection.scalar(select(table.c.owner_id).where(where)) is not None
     if exists:
         connection.execute(update(table).where(where).values(updated_at=hlc_time(max(stamps)), **values))
@@ -240,7 +242,7 @@ def _pending(connection: Connection, owner_id: uuid.UUID) -> list[tuple[str, str
         table = _TABLES.get(table_name)
         if (
             table is not None
-            and connection.scalar(select(table.c.owner_id).where(_key_clause(table, owner_id, row_id))) is None
+            and connection.scalar(select(table.c.owner_id).where(row_clause(table, owner_id, row_id))) is None
         ):
             missing.append((table_name, row_id))
     return missing

@@ -9,6 +9,7 @@ the walk by itself; one that needs a request body must add a sample here.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
         "tagging_id": tagging["id"],
         "rule_id": rule["id"],
         "key": "ui.secret",
+        "conflict_id": str(uuid.uuid4()),  # alice has none yet; a foreign or unknown id alike is 404
     }
 
 
@@ -131,6 +133,7 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
         ("put", "/api/v1/settings/{key}"): {"type": "string", "value": "mine"},
         ("post", "/api/v1/auth/signup"): {"email": "walker@example.org", "password": "a long password"},
         ("post", "/api/v1/auth/signin"): {"email": "walker@example.org", "password": "a long password"},
+        ("post", "/api/v1/sync/conflicts/{conflict_id}/restore"): {},
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from prism.config import DatabaseSettings
-from prism.errors import ValidationError
+from prism.errors import ConflictError, ValidationError
 from prism.storage.catalog import create_account, create_portfolio
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash
@@ -27,6 +27,7 @@ from prism.storage.ledger import (
 from prism.storage.settings import get_setting, put_setting
 from prism.storage.tables import sync_conflicts
 from prism.sync.codec import WireChange
+from prism.sync.conflicts import list_conflicts, restore_conflict
 from prism.sync.merge import apply_changes, changes_since
 from tests.builders import entry, record
 
@@ -127,3 +128,23 @@ async def test_changes_from_an_implausible_clock_apply_nothing(pair: tuple[Datab
     with pytest.raises(ValidationError):
         await phone.write(apply_changes, OWNER, [future])
     assert await phone.read(changes_since, OWNER) == []
+
+
+async def test_a_lost_edit_can_be_restored_and_then_wins_everywhere(pair: tuple[Database, Database]) -> None:
+    laptop, phone = pair
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    deposit = entry(portfolio.id, "deposit", "2024-01-01", amount="100")
+    await record(laptop, OWNER, deposit)
+    await _send(laptop, phone)
+    await laptop.write(update_transaction, OWNER, deposit, EntryDetails(note="mine"))
+    await phone.write(update_transaction, OWNER, deposit, EntryDetails(note="theirs"))
+    await _send(laptop, phone)
+    [lost] = await phone.read(list_conflicts, OWNER)
+    assert (lost.column, lost.value) == ("note", "mine")
+    await phone.write(restore_conflict, OWNER, lost.id)
+    assert await phone.read(list_conflicts, OWNER) == []
+    await _send(phone, laptop)
+    for device in pair:
+        assert (await device.read(get_transaction, OWNER, deposit.id)).details.note == "mine"
+    with pytest.raises(ConflictError):
+        await phone.write(restore_conflict, OWNER, lost.id)
