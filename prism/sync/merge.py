@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, and_, select, update
+from sqlalchemy import Column, Connection, Table, and_, bindparam, select, update
 
 from prism.domain.hlc import hlc_receive, hlc_time
 from prism.domain.ids import new_id
@@ -45,6 +45,8 @@ __all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "ro
 
 _TABLES: dict[str, Table] = {table.name: table for table in SYNCED_TABLES}
 _OPS = frozenset({"insert", "update", "delete"})
+#: Tables other rows refer to: their arrival can unblock pending rows.
+_REFERENCED = frozenset({"portfolios", "assets", "tags"})
 _STAMPS = frozenset({"owner_id", "id", "key", "created_at", "updated_at"})
 #: Columns that must name an existing row before a row can appear.
 _REFERENCES: dict[str, list[tuple[str, Table]]] = {
@@ -113,7 +115,6 @@ def _advance_clock(connection: Connection, owner_id: uuid.UUID, incoming: Sequen
 
 
 def _log_new(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange]) -> list[WireChange]:
-    c = changes.c
     fresh = []
     seen: set[tuple[int, str]] = set()
     for change in incoming:
@@ -121,9 +122,7 @@ def _log_new(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[Wir
         if key in seen:
             continue
         seen.add(key)
-        exists = connection.scalar(
-            select(c.hlc).where(c.owner_id == owner_id, c.hlc == change.hlc, c.device_id == change.device_id)
-        )
+        exists = connection.scalar(_IN_LOG, {"owner_id": owner_id, "hlc": change.hlc, "device_id": change.device_id})
         if exists is None:
             connection.execute(
                 changes.insert().values(
@@ -140,14 +139,28 @@ def _log_new(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[Wir
     return fresh
 
 
-def _fold(connection: Connection, owner_id: uuid.UUID, table: str, row_id: str) -> dict[str, tuple[Any, int, str]]:
-    c = changes.c
-    state: dict[str, tuple[Any, int, str]] = {}
-    rows = connection.execute(
-        select(c.hlc, c.device_id, c.columns)
-        .where(c.owner_id == owner_id, c.table_name == table, c.row_id == row_id)
-        .order_by(c.hlc, c.device_id)
+Folded = dict[str, tuple[Any, int, str]]
+# Built once: statement construction costs more than running these small queries.
+_FOLD = (
+    select(changes.c.hlc, changes.c.device_id, changes.c.columns)
+    .where(
+        changes.c.owner_id == bindparam("owner_id", type_=Id()),
+        changes.c.table_name == bindparam("table_name"),
+        changes.c.row_id == bindparam("row_id"),
     )
+    .order_by(changes.c.hlc, changes.c.device_id)
+)
+_IN_LOG = select(changes.c.hlc).where(
+    changes.c.owner_id == bindparam("owner_id", type_=Id()),
+    changes.c.hlc == bindparam("hlc"),
+    changes.c.device_id == bindparam("device_id"),
+)
+
+
+def _fold(connection: Connection, owner_id: uuid.UUID, table: str, row_id: str) -> Folded:
+    """Per column, the value, HLC and device of the winning change of one row."""
+    state: Folded = {}
+    rows = connection.execute(_FOLD, {"owner_id": owner_id, "table_name": table, "row_id": row_id})
     for hlc, device, columns in rows:
         for name, value in dict(columns).items():
             state[name] = (value, hlc, device)
@@ -173,10 +186,13 @@ def _references_ready(connection: Connection, owner_id: uuid.UUID, table: str, v
     return True
 
 
-def _materialize(connection: Connection, owner_id: uuid.UUID, table_name: str, row_id: str) -> bool:
+def _materialize(
+    connection: Connection, owner_id: uuid.UUID, table_name: str, row_id: str, folds: dict[tuple[str, str], Folded]
+) -> bool:
     """Bring one row in line with its log; False while it must stay pending."""
     table = _TABLES[table_name]
-    state = _fold(connection, owner_id, table_name, row_id)
+    key = (table_name, row_id)
+    state = folds[key] if key in folds else folds.setdefault(key, _fold(connection, owner_id, table_name, row_id))
     known = {name: value for name, (value, _, _) in state.items() if name in table.c and name not in _STAMPS}
     values = {name: decode_column(table.c[name], value) for name, value in known.items()}
     stamps = [hlc for _, hlc, _ in state.values()]
@@ -205,10 +221,13 @@ def _materialize(connection: Connection, owner_id: uuid.UUID, table_name: str, r
     return True
 
 
-def _record_conflicts(connection: Connection, owner_id: uuid.UUID, fresh: Iterable[WireChange]) -> int:
+def _record_conflicts(
+    connection: Connection, owner_id: uuid.UUID, fresh: Iterable[WireChange], folds: dict[tuple[str, str], Folded]
+) -> int:
     count = 0
     for change in fresh:
-        state = _fold(connection, owner_id, change.table, change.row_id)
+        key = (change.table, change.row_id)
+        state = folds[key] if key in folds else folds.setdefault(key, _fold(connection, owner_id, *key))
         for name, value in change.columns.items():
             winner, winner_hlc, winner_device = state[name]
             if (winner_hlc, winner_device) == (change.hlc, change.device_id):
@@ -254,19 +273,17 @@ def apply_changes(connection: Connection, owner_id: uuid.UUID, incoming: Sequenc
     _advance_clock(connection, owner_id, incoming)
     fresh = _log_new(connection, owner_id, incoming)
     touched = sorted({(change.table, change.row_id) for change in fresh})
-    waiting = []
-    for table_name, row_id in touched:
-        if not _materialize(connection, owner_id, table_name, row_id):
-            waiting.append((table_name, row_id))
-    if fresh:
-        # Rows held back for a missing reference may be complete now.
+    folds: dict[tuple[str, str], Folded] = {}
+    waiting = [key for key in touched if not _materialize(connection, owner_id, *key, folds)]
+    if waiting or any(table in _REFERENCED for table, _ in touched):
+        # Rows held back for a missing reference (now or in an earlier apply) may be complete now.
         progress = True
         while progress:
             progress = False
-            for table_name, row_id in _pending(connection, owner_id):
-                if _materialize(connection, owner_id, table_name, row_id):
+            for key in _pending(connection, owner_id):
+                if _materialize(connection, owner_id, *key, folds):
                     progress = True
-    conflicts = _record_conflicts(connection, owner_id, fresh)
+    conflicts = _record_conflicts(connection, owner_id, fresh, folds)
     if any(table in {"transactions", "portfolios"} for table, _ in touched):
         rebuild_owner(connection, owner_id)
     return ApplyReport(len(fresh), len(incoming) - len(fresh), conflicts, len(_pending(connection, owner_id)))
