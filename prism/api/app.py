@@ -18,6 +18,7 @@ from prism.api.routes.assets import AssetController
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
 from prism.api.routes.portfolios import PortfolioController
+from prism.api.routes.relay import pull, push, register
 from prism.api.routes.settings import SettingController
 from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> Litestar:
             await database.dispose()
 
     routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]
+    routers.append(Router("/relay/v1", route_handlers=[register, push, pull]))
     if hosted:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     return Litestar(

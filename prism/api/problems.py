@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from prism.errors import (
+    ChangeSetRejectedError,
     ConflictError,
     InsufficientHoldingsError,
     NotFoundError,
@@ -37,6 +38,7 @@ _STATUS: list[tuple[type[PrismError], int, str]] = [
     (NotFoundError, 404, "Not found"),
     (ConflictError, 409, "Conflict"),
     (StorageError, 503, "Storage unavailable"),
+    (ChangeSetRejectedError, 422, "Change set rejected"),
 ]
 # msgspec names the culprit in its message: "... - at `$.date`", "unknown field `colour`".
 _PATH = re.compile(r"`\$\.([\w.\[\]]+)`")

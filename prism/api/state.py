@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar, Request
 
 from prism.api.cache import ResponseCache
+from prism.api.longpoll import RelayBell
 from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.storage.engine import Database
@@ -27,6 +28,7 @@ class ApiState:
     clock: EntryClock
     token_stamp: float = 0.0  # modification time of the token file when ``token`` was read
     responses: ResponseCache = field(default_factory=ResponseCache)
+    relay_bell: RelayBell = field(default_factory=RelayBell)
 
 
 def api_state(app: Litestar) -> ApiState:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -42,6 +43,8 @@ __all__ = [
     "portfolios",
     "positions",
     "rate_limits",
+    "relay_devices",
+    "relay_sets",
     "settings",
     "sync_conflicts",
     "taggings",
@@ -320,6 +323,32 @@ sync_conflicts = Table(
     Column("winner_hlc", BigInteger, nullable=False),
     Column("winner_device_id", String(16), nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
+)
+
+# --- the blind relay: device keys and opaque change sets per account ---------------
+
+relay_devices = Table(
+    "relay_devices",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("device_id", String(16), primary_key=True),
+    Column("verify_key", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+relay_sets = Table(
+    "relay_sets",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("set_id", Id, nullable=False),
+    Column("device_id", String(16), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index(None, "account_id", "set_id", unique=True),
 )
 
 # --- hosted mode: sign-in identities, API tokens, shared rate-limit counters ------

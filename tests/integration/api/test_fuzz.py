@@ -7,40 +7,10 @@ is fuzzed, including routes later issues add.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 
-from prism.api import create_app
-from prism.config import load_settings
-
 EXAMPLES_PER_OPERATION = 15
-
-
-@pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A device server on a free loopback port: (base URL, token)."""
-    config = load_settings({}, data_dir=tmp_path, database_url=database_url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", config.token_path.read_text().strip()
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def test_no_operation_answers_a_server_error(served: tuple[str, str]) -> None:

@@ -1,0 +1,119 @@
+"""The blind relay on SQLite and PostgreSQL: signed pushes and pulls of sealed sets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import nacl.signing
+import nacl.utils
+from litestar.testing import AsyncTestClient
+
+from prism.sync.codec import ChangeSetHeader, WireChange, seal
+from prism.sync.relay import sign_request
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+SECRET = "Zyxwv Private Holdings 98765.4321"
+DEVICE_ID = "0123456789abcdef"
+
+
+async def _account(client: Client, key: nacl.signing.SigningKey, device: str = DEVICE_ID) -> uuid.UUID:
+    body = {"device_id": device, "verify_key": base64.b64encode(bytes(key.verify_key)).decode()}
+    response = await client.post("/relay/v1/accounts", json=body)
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["account_id"])
+
+
+def _sealed(account: uuid.UUID, key: nacl.signing.SigningKey, seq: int = 1, device: str = DEVICE_ID) -> bytes:
+    header = ChangeSetHeader(1, account, device, "k1", "0006", seq, uuid.uuid4())
+    change = WireChange(1, device, "notes", str(uuid.uuid4()), "insert", {"body": SECRET})
+    return seal(header, [change], data_key=nacl.utils.random(32), signing_key=key)
+
+
+async def _push(client: Client, account: uuid.UUID, key: nacl.signing.SigningKey, body: bytes) -> int:
+    headers = sign_request(key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=body, now=time.time())
+    response = await client.post("/relay/v1/push", content=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["seq"])
+
+
+async def _pull(client: Client, account: uuid.UUID, key: nacl.signing.SigningKey, query: str = "") -> list[dict]:
+    headers = sign_request(key, account, DEVICE_ID, method="GET", path="/relay/v1/pull", body=b"", now=time.time())
+    response = await client.get(f"/relay/v1/pull{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]  # type: ignore[no-any-return]
+
+
+async def test_push_then_pull_and_pushing_twice_files_once(client: Client) -> None:
+    key = nacl.signing.SigningKey.generate()
+    account = await _account(client, key)
+    first = _sealed(account, key)
+    assert await _push(client, account, key, first) == 1
+    assert await _push(client, account, key, first) == 1
+    assert await _push(client, account, key, _sealed(account, key, seq=2)) == 2
+    items = await _pull(client, account, key)
+    assert [item["seq"] for item in items] == [1, 2]
+    assert base64.b64decode(items[0]["body"]) == first
+    assert await _pull(client, account, key, "?after=2") == []
+
+
+async def test_unsigned_wrongly_signed_and_misaddressed_pushes_are_refused(client: Client) -> None:
+    key = nacl.signing.SigningKey.generate()
+    account = await _account(client, key)
+    body = _sealed(account, key)
+    assert (await client.post("/relay/v1/push", content=body)).status_code == 404
+    forged = sign_request(
+        nacl.signing.SigningKey.generate(),
+        account,
+        DEVICE_ID,
+        method="POST",
+        path="/relay/v1/push",
+        body=body,
+        now=time.time(),
+    )
+    assert (await client.post("/relay/v1/push", content=body, headers=forged)).status_code == 404
+    stale = sign_request(
+        key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=body, now=time.time() - 3600
+    )
+    assert (await client.post("/relay/v1/push", content=body, headers=stale)).status_code == 404
+    other_key = nacl.signing.SigningKey.generate()
+    other = await _account(client, other_key, "fedcba9876543210")
+    replayed = _sealed(other, key)  # a set addressed to another account
+    headers = sign_request(
+        key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=replayed, now=time.time()
+    )
+    response = await client.post("/relay/v1/push", content=replayed, headers=headers)
+    assert response.status_code == 422
+    assert await _pull(client, account, key) == []
+
+
+async def test_a_long_poll_wakes_when_a_set_arrives(served: tuple[str, str]) -> None:
+    base, _ = served
+    key = nacl.signing.SigningKey.generate()
+    async with httpx.AsyncClient(base_url=base) as client:
+        account = await _account(client, key)  # type: ignore[arg-type]
+        waiting = asyncio.create_task(_pull(client, account, key, "?wait=10"))  # type: ignore[arg-type]
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        started = time.perf_counter()
+        await _push(client, account, key, _sealed(account, key))  # type: ignore[arg-type]
+        items = await asyncio.wait_for(waiting, timeout=5)
+        woke_after = time.perf_counter() - started
+    assert [item["seq"] for item in items] == [1]
+    assert woke_after < 2
+
+
+async def test_the_relay_stores_no_plaintext(client: Client, database_url: str) -> None:
+    key = nacl.signing.SigningKey.generate()
+    account = await _account(client, key)
+    await _push(client, account, key, _sealed(account, key))
+    if database_url.startswith("sqlite"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        assert SECRET.encode() not in stored
+    items = await _pull(client, account, key)
+    assert SECRET.encode() not in base64.b64decode(items[0]["body"])
