@@ -23,7 +23,14 @@ from sqlalchemy import Connection, select
 
 from prism.config import DatabaseSettings
 from prism.errors import ConflictError, InsufficientHoldingsError
-from prism.storage.catalog import create_account, create_portfolio, list_portfolios, new_asset, save_asset
+from prism.storage.catalog import (
+    create_account,
+    create_portfolio,
+    list_assets,
+    list_portfolios,
+    new_asset,
+    save_asset,
+)
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
 from prism.storage.ledger import (
@@ -61,7 +68,7 @@ def _act(connection: Connection, owner: uuid.UUID, action: str, pick: int, amoun
     if action == "setting":
         put_setting(connection, owner, "ui.theme", "string", f"theme-{amount}")
         return
-    assets = [a.id for a in _assets(connection, owner)]
+    assets = [a.id for a in list_assets(connection, owner)]
     if action == "deposit" or not assets:
         record_transaction(
             connection, owner, entry(portfolio, "deposit", f"2024-01-{amount % 28 + 1:02d}", amount=str(amount))
@@ -84,12 +91,6 @@ def _act(connection: Connection, owner: uuid.UUID, action: str, pick: int, amoun
         delete_transaction(connection, owner, target.entry.id)
     else:
         update_transaction(connection, owner, target.entry, EntryDetails(note=f"note {amount}"))
-
-
-def _assets(connection: Connection, owner: uuid.UUID) -> list[Any]:
-    from prism.storage.catalog import list_assets
-
-    return list_assets(connection, owner)
 
 
 def _rows(connection: Connection, owner: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
