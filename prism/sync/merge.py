@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, and_, bindparam, select, update
+from sqlalchemy import Column, Connection, Select, Table, Update, and_, bindparam, select, update
 
 from prism.domain.hlc import hlc_receive, hlc_time
 from prism.domain.ids import new_id
@@ -174,13 +175,44 @@ def row_clause(table: Table, owner_id: uuid.UUID, row_id: str) -> Any:
     return and_(table.c.owner_id == owner_id, table.c.id == uuid.UUID(row_id))
 
 
+def _identity(table: Table) -> tuple[str, Any]:
+    return ("key", table.c.key) if table.name == "settings" else ("id", table.c.id)
+
+
+@cache
+def _exists_statement(table: Table) -> Select[Any]:
+    # Built once per table: statement construction would cost more than the query.
+    _name, column = _identity(table)
+    return select(table.c.owner_id).where(
+        table.c.owner_id == bindparam("w_owner", type_=Id()), column == bindparam("w_row", type_=column.type)
+    )
+
+
+@cache
+def _update_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    _name, column = _identity(table)
+    return (
+        update(table)
+        .where(table.c.owner_id == bindparam("w_owner", type_=Id()), column == bindparam("w_row", type_=column.type))
+        .values({c: bindparam(c, type_=table.c[c].type) for c in (*columns, "updated_at")})
+    )
+
+
+@cache
+def _required(table: Table) -> frozenset[str]:
+    return frozenset(
+        c.name
+        for c in table.columns
+        if not c.nullable and c.name not in _STAMPS and c.default is None and c.server_default is None
+    )
+
+
 def _references_ready(connection: Connection, owner_id: uuid.UUID, table: str, values: dict[str, Any]) -> bool:
     for name, target in _REFERENCES.get(table, []):
         ident = values.get(name)
         if (
             ident is not None
-            and connection.scalar(select(target.c.id).where(target.c.owner_id == owner_id, target.c.id == ident))
-            is None
+            and connection.scalar(_exists_statement(target), {"w_owner": owner_id, "w_row": ident}) is None
         ):
             return False
     return True
@@ -193,31 +225,29 @@ def _materialize(
     table = _TABLES[table_name]
     key = (table_name, row_id)
     state = folds[key] if key in folds else folds.setdefault(key, _fold(connection, owner_id, table_name, row_id))
-    known = {name: value for name, (value, _, _) in state.items() if name in table.c and name not in _STAMPS}
-    values = {name: decode_column(table.c[name], value) for name, value in known.items()}
-    stamps = [hlc for _, hlc, _ in state.values()]
-    where = row_clause(table, owner_id, row_id)
-    exists = connection.scalar(select(table.c.owner_id).where(where)) is not None
-    if exists:
-        connection.execute(update(table).where(where).values(updated_at=hlc_time(max(stamps)), **values))
-        return True
-    required = {
-        c.name
-        for c in table.columns
-        if not c.nullable and c.name not in _STAMPS and c.default is None and c.server_default is None
+    values = {
+        name: decode_column(table.c[name], value)
+        for name, (value, _, _) in state.items()
+        if name in table.c and name not in _STAMPS
     }
-    if not required <= values.keys() or not _references_ready(connection, owner_id, table_name, values):
+    stamps = [hlc for _, hlc, _ in state.values()]
+    identity_name, _column = _identity(table)
+    identity = row_id if table_name == "settings" else uuid.UUID(row_id)
+    where = {"w_owner": owner_id, "w_row": identity}
+    if connection.scalar(_exists_statement(table), where) is not None:
+        columns = tuple(sorted(values))
+        connection.execute(_update_statement(table, columns), {**where, **values, "updated_at": hlc_time(max(stamps))})
+        return True
+    if not _required(table) <= values.keys() or not _references_ready(connection, owner_id, table_name, values):
         return False
-    identity = {"key": row_id} if table_name == "settings" else {"id": uuid.UUID(row_id)}
-    connection.execute(
-        table.insert().values(
-            owner_id=owner_id,
-            created_at=hlc_time(min(stamps)),
-            updated_at=hlc_time(max(stamps)),
-            **identity,
-            **values,
-        )
-    )
+    row = {
+        "owner_id": owner_id,
+        identity_name: identity,
+        "created_at": hlc_time(min(stamps)),
+        "updated_at": hlc_time(max(stamps)),
+        **values,
+    }
+    connection.execute(table.insert(), [row])
     return True
 
 
