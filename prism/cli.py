@@ -68,11 +68,6 @@ def main(context: click.Context, data_dir: str | None, database_url: str | None)
         raise click.ClickException(str(error)) from error
 
 
-async def _ready(settings: Settings) -> Database:
-    """The store, upgraded to the code's schema (a device file safely)."""
-    return await open_upgraded(settings.database)
-
-
 @main.group()
 def db() -> None:
     """Schema and projection upkeep."""
@@ -138,7 +133,7 @@ def db_rebuild(settings: Settings) -> None:
     """Recompute the positions projection of every account from its ledger."""
 
     async def run() -> int:
-        database = await _ready(settings)
+        database = await open_upgraded(settings.database)
         try:
             owners = await database.read(lambda c: list(c.execute(accounts.select()).scalars()))
             with _progress() as progress:
@@ -169,7 +164,7 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
     """Create a sample portfolio in an empty device database, show it, and serve it."""
 
     async def run() -> None:
-        database = await _ready(settings)
+        database = await open_upgraded(settings.database)
         try:
             if await database.read(device_account) is not None:
                 console.print("[yellow]the database already holds an account; using it[/yellow]")
@@ -204,7 +199,7 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
     """Show what the device's account holds, per portfolio."""
 
     async def run() -> None:
-        database = await _ready(settings)
+        database = await open_upgraded(settings.database)
         try:
             await _show_holdings(database, CostMethod(method), portfolio_name)
         finally:

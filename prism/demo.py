@@ -183,14 +183,19 @@ class _Ledger:
     ) -> LedgerEntry:
         return LedgerEntry(new_id(), portfolio, kind, day, self.clock.next(), currency, **fields)  # type: ignore[arg-type]
 
+    def fx_for(self, portfolio: uuid.UUID, asset: DemoAsset) -> Decimal | None:
+        """The EUR-per-USD rate when a dollar asset is booked in a euro portfolio, else None."""
+        if asset.currency == "USD" and portfolio != self.portfolios["US Account"]:
+            return self.market.usd_in_eur
+        return None
+
     def buy(self, portfolio: uuid.UUID, asset: DemoAsset, day: dt.date, budget: Decimal) -> Iterator[LedgerEntry]:
         price = self.market.price(asset.isin, day)
         quantity = (budget / price).quantize(Decimal("0.001"))
         if quantity <= 0:
             return
-        fx = None
-        if asset.currency == "USD" and portfolio != self.portfolios["US Account"]:
-            fx = self.market.usd_in_eur
+        fx = self.fx_for(portfolio, asset)
+        if fx is not None:
             dollars = (quantity * price + 1).quantize(CENT)
             # The broker changes euros into the dollars the purchase needs.
             yield self.make(portfolio, T.WITHDRAWAL, day, amount=(dollars * fx).quantize(CENT))
@@ -215,7 +220,7 @@ class _Ledger:
             return
         self.held[(portfolio, asset.isin)] = held - quantity
         price = self.market.price(asset.isin, day)
-        fx = self.market.usd_in_eur if asset.currency == "USD" and portfolio != self.portfolios["US Account"] else None
+        fx = self.fx_for(portfolio, asset)
         fee = Decimal("4.90")
         yield self.make(
             portfolio,
@@ -242,7 +247,6 @@ class _Ledger:
             if gross <= 0:
                 continue
             withholding = (gross * Decimal("0.15")).quantize(CENT) if asset.currency == "USD" else Decimal(0)
-            in_euros = asset.currency == "USD" and portfolio != self.portfolios["US Account"]
             yield self.make(
                 portfolio,
                 T.DIVIDEND,
@@ -251,7 +255,7 @@ class _Ledger:
                 asset_id=self.ids[isin],
                 amount=gross,
                 tax=withholding,
-                fx_rate=self.market.usd_in_eur if in_euros else None,
+                fx_rate=self.fx_for(portfolio, asset),
             )
 
 

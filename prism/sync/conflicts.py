@@ -36,6 +36,20 @@ class Conflict:
     winner_device_id: str
 
 
+def _conflict(row: Any) -> Conflict:
+    return Conflict(
+        row["id"],
+        row["table_name"],
+        row["row_id"],
+        row["column_name"],
+        row["value"],
+        row["hlc"],
+        row["device_id"],
+        row["winner_hlc"],
+        row["winner_device_id"],
+    )
+
+
 def list_conflicts(connection: Connection, owner_id: uuid.UUID) -> list[Conflict]:
     """Unresolved conflicts, newest first."""
     c = sync_conflicts.c
@@ -44,20 +58,7 @@ def list_conflicts(connection: Connection, owner_id: uuid.UUID) -> list[Conflict
         .where(c.owner_id == owner_id, c.resolved_at.is_(None))
         .order_by(c.winner_hlc.desc(), c.id)
     ).mappings()
-    return [
-        Conflict(
-            r["id"],
-            r["table_name"],
-            r["row_id"],
-            r["column_name"],
-            r["value"],
-            r["hlc"],
-            r["device_id"],
-            r["winner_hlc"],
-            r["winner_device_id"],
-        )
-        for r in rows
-    ]
+    return [_conflict(r) for r in rows]
 
 
 def restore_conflict(connection: Connection, owner_id: uuid.UUID, conflict_id: uuid.UUID) -> Conflict:
@@ -84,14 +85,4 @@ def restore_conflict(connection: Connection, owner_id: uuid.UUID, conflict_id: u
     )
     if table.name in {"transactions", "portfolios"}:
         rebuild_owner(connection, owner_id)
-    return Conflict(
-        row["id"],
-        row["table_name"],
-        row["row_id"],
-        row["column_name"],
-        row["value"],
-        row["hlc"],
-        row["device_id"],
-        row["winner_hlc"],
-        row["winner_device_id"],
-    )
+    return _conflict(row)
