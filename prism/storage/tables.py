@@ -44,9 +44,14 @@ __all__ = [
     "positions",
     "rate_limits",
     "relay_devices",
+    "relay_keyrings",
     "relay_sets",
     "settings",
     "sync_conflicts",
+    "sync_held_sets",
+    "sync_links",
+    "sync_outbox",
+    "sync_peers",
     "taggings",
     "tags",
     "transactions",
@@ -333,8 +338,21 @@ relay_devices = Table(
     Column("account_id", Id, primary_key=True),
     Column("device_id", String(16), primary_key=True),
     Column("verify_key", String(64), nullable=False),
+    Column("card", LargeBinary, nullable=True),  # sealed under the data key: the relay cannot forge one
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+relay_keyrings = Table(
+    "relay_keyrings",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("kdf", JSON, nullable=False),  # public Argon2id parameters and salt
+    Column("wrapped", LargeBinary, nullable=False),  # the data key, sealed under the passphrase key
+    Column("join_verifier", String(64), nullable=False),  # SHA-256 of the join token
+    Column("updated_at", UTCDateTime, nullable=False),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
 )
 
@@ -349,6 +367,48 @@ relay_sets = Table(
     Column("received_at", UTCDateTime, nullable=False),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     Index(None, "account_id", "set_id", unique=True),
+)
+
+# --- a device's link to its relay (never synced: per device) ------------------------
+
+sync_links = Table(
+    "sync_links",
+    metadata,
+    _owner(),
+    Column("relay_url", String(400), nullable=False),
+    Column("account_id", Id, nullable=False),
+    Column("pushed_hlc", BigInteger, nullable=False),  # own changes up to here are sealed in the outbox
+    Column("device_seq", BigInteger, nullable=False),  # the last sequence this device sealed
+    Column("relay_cursor", BigInteger, nullable=False),  # relay sets up to here are processed
+    ForeignKeyConstraint(["owner_id"], ["accounts.id"]),
+)
+
+sync_outbox = Table(
+    "sync_outbox",
+    metadata,
+    _owner(),
+    Column("device_seq", BigInteger, primary_key=True),
+    Column("set_id", Id, nullable=False),
+    Column("changes", BigInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+sync_peers = Table(
+    "sync_peers",
+    metadata,
+    _owner(),
+    Column("device_id", String(16), primary_key=True),
+    Column("verify_key", String(64), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),  # the last change set applied from this device
+)
+
+sync_held_sets = Table(
+    "sync_held_sets",
+    metadata,
+    _owner(),
+    Column("device_id", String(16), primary_key=True),
+    Column("device_seq", BigInteger, primary_key=True),
+    Column("body", LargeBinary, nullable=False),
 )
 
 # --- hosted mode: sign-in identities, API tokens, shared rate-limit counters ------
