@@ -51,6 +51,7 @@ __all__ = [
     "sync_held_sets",
     "sync_links",
     "sync_outbox",
+    "sync_pending",
     "sync_peers",
     "taggings",
     "tags",
@@ -328,6 +329,16 @@ sync_conflicts = Table(
     Column("winner_hlc", BigInteger, nullable=False),
     Column("winner_device_id", String(16), nullable=False),
     Column("resolved_at", UTCDateTime, nullable=True),
+)
+
+#: Logged rows a merge could not bring in yet (a required column or a referenced row
+#: is missing): retried when what they wait for arrives, so no merge scans the log.
+sync_pending = Table(
+    "sync_pending",
+    metadata,
+    _owner(),
+    Column("table_name", String(32), primary_key=True),
+    Column("row_id", String(100), primary_key=True),
 )
 
 # --- the blind relay: device keys and opaque change sets per account ---------------
