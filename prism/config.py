@@ -19,6 +19,10 @@ variable                        meaning (default)
                                 ``<data dir>/api-token``) or ``hosted`` (``device``)
 ``PRISM_HOST``, ``PRISM_PORT``  where ``prism serve`` listens (``127.0.0.1``, ``8731``)
 ``PRISM_MAX_BODY_BYTES``        largest request body accepted (``1048576``)
+``PRISM_SYNC_RELAY``            relay URL for ``prism sync`` / ``prism serve`` (none)
+``PRISM_SYNC_KDF_OPS``          Argon2id passes for a new passphrase (``3``)
+``PRISM_SYNC_KDF_MEM_KIB``      Argon2id memory for a new passphrase (``262144`` = 256 MiB)
+``PRISM_SYNC_WAIT``             long-poll seconds of ``prism sync --watch`` (``25``)
 =============================  =====================================================
 """
 
@@ -33,7 +37,7 @@ import msgspec
 
 from prism.errors import ValidationError
 
-__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "load_settings", "normalize_database_url"]
+__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "SyncSettings", "load_settings", "normalize_database_url"]
 
 Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
 
@@ -70,12 +74,31 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1 << 20
 
 
+class SyncSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How this device syncs through a relay.
+
+    The Argon2id cost applies to passphrases set from now on; each wrapped key keeps
+    the parameters it was made with beside it.
+    """
+
+    relay_url: str | None = None
+    kdf_ops: int = 3
+    kdf_mem_kib: int = 256 * 1024
+    wait_seconds: float = 25.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of one Prism process."""
 
     data_dir: Path
     database: DatabaseSettings
     server: ServerSettings = ServerSettings()
+    sync: SyncSettings = SyncSettings()
+
+    @property
+    def sync_keys_path(self) -> Path:
+        """Where a device keeps its sync keys: signing key and data keys (mode 0600)."""
+        return self.data_dir / "sync-keys"
 
     @property
     def token_path(self) -> Path:
@@ -140,6 +163,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "port": _integer(env, "PRISM_PORT", 8731),
         "max_body_bytes": _integer(env, "PRISM_MAX_BODY_BYTES", 1 << 20),
     }
+    sync_fields: dict[str, Any] = {
+        "relay_url": overrides.pop("relay_url", None) or env.get("PRISM_SYNC_RELAY") or None,
+        "kdf_ops": _integer(env, "PRISM_SYNC_KDF_OPS", 3),
+        "kdf_mem_kib": _integer(env, "PRISM_SYNC_KDF_MEM_KIB", 256 * 1024),
+        "wait_seconds": float(_integer(env, "PRISM_SYNC_WAIT", 25)),
+    }
     for name in ("mode", "host", "port"):
         if overrides.get(name) is not None:
             server_fields[name] = overrides.pop(name)
@@ -147,9 +176,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     try:
         database = msgspec.convert(fields, DatabaseSettings)
         server = msgspec.convert(server_fields, ServerSettings)
+        sync = msgspec.convert(sync_fields, SyncSettings)
     except msgspec.ValidationError as error:
         raise ValidationError(str(error), field=_setting_of(str(error))) from None
-    return Settings(data_dir=data_dir, database=database, server=server)
+    return Settings(data_dir=data_dir, database=database, server=server, sync=sync)
 
 
 def _setting_of(message: str) -> str:

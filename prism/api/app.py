@@ -18,7 +18,7 @@ from prism.api.routes.assets import AssetController
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
 from prism.api.routes.portfolios import PortfolioController
-from prism.api.routes.relay import pull, push, register
+from prism.api.routes.relay import devices, join, kdf, pull, push, put_device_card, put_keyring, register
 from prism.api.routes.settings import SettingController
 from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
@@ -44,6 +44,8 @@ API_ROUTES: list[ControllerRouterHandler] = [
     all_holdings,
 ]
 
+RELAY_ROUTES: list[ControllerRouterHandler] = [register, push, pull, put_keyring, kdf, join, put_device_card, devices]
+
 
 def create_app(settings: Settings) -> Litestar:
     """The application for ``settings``: store, account and token are set up on startup.
@@ -68,7 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             await database.dispose()
 
     routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]
-    routers.append(Router("/relay/v1", route_handlers=[register, push, pull]))
+    routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES))
     if hosted:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     return Litestar(

@@ -11,28 +11,38 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import hmac
 import uuid
+from typing import Any, NamedTuple
 
 import nacl.exceptions
 import nacl.signing
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text, update
 
+from prism.client.signing import request_signature_base
 from prism.errors import ChangeSetRejectedError, NotFoundError, ValidationError
 from prism.storage.catalog import create_account
 from prism.storage.engine import lock_owner
-from prism.storage.tables import relay_devices, relay_sets
+from prism.storage.tables import relay_devices, relay_keyrings, relay_sets
 from prism.sync.codec import read_header
 
 __all__ = [
     "MAX_CLOCK_SKEW_SECONDS",
+    "NOTIFY_CHANNEL",
+    "RelayDevice",
+    "join_device",
+    "keyring_kdf",
+    "list_devices",
+    "put_card",
+    "put_keyring",
     "register_account",
-    "request_signature_base",
     "sets_after",
-    "sign_request",
     "store_set",
     "verify_request",
 ]
 
+#: The PostgreSQL channel on which a stored set wakes other replicas' long-polls.
+NOTIFY_CHANNEL = "prism_relay"
 #: A signed request older or newer than this is refused (limits replay of captured requests).
 MAX_CLOCK_SKEW_SECONDS = 300
 
@@ -44,44 +54,104 @@ def _verify_key(encoded: str, field: str = "verify_key") -> nacl.signing.VerifyK
         raise ValidationError("must be a base64 Ed25519 public key", field=field) from None
 
 
-def register_account(connection: Connection, device_id: str, verify_key: str) -> uuid.UUID:
-    """A new anonymous relay account with its first device."""
+def _add_device(connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str) -> None:
     if len(device_id) != 16 or any(ch not in "0123456789abcdef" for ch in device_id):
         raise ValidationError("must be 16 lower-case hex characters", field="device_id")
     _verify_key(verify_key)
-    account = create_account(connection, "relay account")
+    d = relay_devices.c
+    if connection.scalar(select(d.device_id).where(d.account_id == account_id, d.device_id == device_id)):
+        raise ValidationError("this device id is already enrolled in the account", field="device_id")
     connection.execute(
         relay_devices.insert().values(
-            account_id=account, device_id=device_id, verify_key=verify_key, created_at=dt.datetime.now(dt.UTC)
+            account_id=account_id, device_id=device_id, verify_key=verify_key, created_at=dt.datetime.now(dt.UTC)
         )
     )
+
+
+def register_account(connection: Connection, device_id: str, verify_key: str) -> uuid.UUID:
+    """A new anonymous relay account with its first device."""
+    account = create_account(connection, "relay account")
+    _add_device(connection, account, device_id, verify_key)
     return account
 
 
-def request_signature_base(method: str, path: str, timestamp: int, body: bytes) -> bytes:
-    """What a device signs for one request."""
-    return f"{method.upper()}\n{path}\n{timestamp}\n{hashlib.sha256(body).hexdigest()}".encode()
-
-
-def sign_request(
-    signing_key: nacl.signing.SigningKey,
+def put_keyring(
+    connection: Connection,
     account_id: uuid.UUID,
-    device_id: str,
     *,
-    method: str,
-    path: str,
-    body: bytes,
-    now: float,
-) -> dict[str, str]:
-    """The headers that authenticate one request to the relay."""
-    timestamp = int(now)
-    signature = signing_key.sign(request_signature_base(method, path, timestamp, body)).signature
-    return {
-        "X-Prism-Account": str(account_id),
-        "X-Prism-Device": device_id,
-        "X-Prism-Time": str(timestamp),
-        "X-Prism-Signature": base64.b64encode(signature).decode(),
-    }
+    key_id: str,
+    kdf: dict[str, Any],
+    wrapped: bytes,
+    join_verifier: str,
+) -> None:
+    """Store (or replace) the account's passphrase-wrapped data key; the relay cannot open it."""
+    if len(join_verifier) != 64 or any(ch not in "0123456789abcdef" for ch in join_verifier):
+        raise ValidationError("must be a hex SHA-256 digest", field="join_verifier")
+    values = {"key_id": key_id, "kdf": kdf, "wrapped": wrapped, "join_verifier": join_verifier}
+    now = dt.datetime.now(dt.UTC)
+    k = relay_keyrings.c
+    if connection.scalar(select(k.account_id).where(k.account_id == account_id)) is None:
+        connection.execute(relay_keyrings.insert().values(account_id=account_id, updated_at=now, **values))
+    else:
+        connection.execute(update(relay_keyrings).where(k.account_id == account_id).values(updated_at=now, **values))
+
+
+def keyring_kdf(connection: Connection, account_id: uuid.UUID) -> dict[str, Any]:
+    """The public key-derivation parameters a joining device needs, or :class:`NotFoundError`."""
+    kdf = connection.scalar(select(relay_keyrings.c.kdf).where(relay_keyrings.c.account_id == account_id))
+    if kdf is None:
+        raise NotFoundError("no such account, or it has no passphrase keyring")
+    return dict(kdf)
+
+
+def join_device(
+    connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str, join_token: bytes
+) -> tuple[str, bytes]:
+    """Enrol a device that proved it knows the passphrase; the wrapped key it may now open.
+
+    The token is derived from the passphrase apart from the wrapping key, so the relay
+    checking it learns nothing that opens the data key.
+    """
+    k = relay_keyrings.c
+    row = connection.execute(select(k.key_id, k.wrapped, k.join_verifier).where(k.account_id == account_id)).first()
+    presented = hashlib.sha256(join_token).hexdigest()
+    if row is None or not hmac.compare_digest(presented, str(row.join_verifier)):
+        raise NotFoundError("unknown account or wrong passphrase")
+    _add_device(connection, account_id, device_id, verify_key)
+    return str(row.key_id), bytes(row.wrapped)
+
+
+def put_card(connection: Connection, account_id: uuid.UUID, device_id: str, card: bytes) -> None:
+    """Store a device's card: its id and key sealed under the data key, for its peers to check."""
+    if not 0 < len(card) <= 1024:
+        raise ValidationError("a device card is 1 to 1024 bytes", field="body")
+    d = relay_devices.c
+    connection.execute(
+        update(relay_devices).where(d.account_id == account_id, d.device_id == device_id).values(card=card)
+    )
+
+
+class RelayDevice(NamedTuple):
+    """One enrolled device as the relay knows it."""
+
+    device_id: str
+    verify_key: str
+    card: bytes | None
+    revoked: bool
+
+
+def list_devices(connection: Connection, account_id: uuid.UUID) -> list[RelayDevice]:
+    """The account's devices, oldest first."""
+    d = relay_devices.c
+    rows = connection.execute(
+        select(d.device_id, d.verify_key, d.card, d.revoked_at)
+        .where(d.account_id == account_id)
+        .order_by(d.created_at, d.device_id)
+    )
+    return [
+        RelayDevice(r.device_id, r.verify_key, bytes(r.card) if r.card else None, r.revoked_at is not None)
+        for r in rows
+    ]
 
 
 def verify_request(
@@ -136,6 +206,11 @@ def store_set(connection: Connection, account_id: uuid.UUID, device_id: str, bod
             received_at=dt.datetime.now(dt.UTC),
         )
     )
+    if connection.dialect.name == "postgresql":
+        # Delivered at commit to every replica listening (prism.api.longpoll).
+        connection.execute(
+            text("SELECT pg_notify(:channel, :account)"), {"channel": NOTIFY_CHANNEL, "account": str(account_id)}
+        )
     return seq
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.schema import SchemaItem
 
 from prism.storage.types import UTCDateTime
 
@@ -20,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _owner_key(table: str, *columns: str) -> list[sa.SchemaItem]:
+def _owner_key(table: str, *columns: str) -> list[SchemaItem]:
     return [
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.PrimaryKeyConstraint("owner_id", *columns, name=op.f(f"pk_{table}")),

@@ -13,8 +13,8 @@ import nacl.signing
 import nacl.utils
 from litestar.testing import AsyncTestClient
 
+from prism.client.signing import sign_request
 from prism.sync.codec import ChangeSetHeader, WireChange, seal
-from prism.sync.relay import sign_request
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 SECRET = "Zyxwv Private Holdings 98765.4321"

@@ -1,0 +1,192 @@
+"""A typed client for the blind relay (docs/sync-protocol.md §6).
+
+Anonymous calls (creating an account, joining one) need only the relay's URL; every
+other call is signed with the device's Ed25519 key, so set :attr:`RelayClient.identity`
+once the device has one::
+
+    async with RelayClient("https://relay.example") as relay:
+        account = await relay.create_account(device_id, signing_key.verify_key)
+        relay.identity = RelayIdentity(account, device_id, signing_key)
+        seq = await relay.push(sealed_change_set)
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from types import TracebackType
+from typing import Any, NamedTuple, Self
+
+import httpx
+import msgspec
+import nacl.signing
+
+from prism.client.errors import ClientError, RelayUnavailableError, RequestRejectedError
+from prism.client.signing import sign_request
+
+__all__ = ["DeviceEntry", "KeyringEntry", "PullPage", "RelayClient", "RelayIdentity", "StoredSet"]
+
+
+class RelayIdentity(NamedTuple):
+    """Who signs requests: the relay account, this device's id and its signing key."""
+
+    account_id: uuid.UUID
+    device_id: str
+    signing_key: nacl.signing.SigningKey
+
+
+class StoredSet(msgspec.Struct, frozen=True):
+    """One sealed change set as the relay filed it."""
+
+    seq: int
+    body: bytes
+
+
+class PullPage(msgspec.Struct, frozen=True):
+    """Sets after a cursor, in sequence order."""
+
+    items: list[StoredSet]
+    next_cursor: str | None = None
+
+
+class KeyringEntry(msgspec.Struct, frozen=True):
+    """A wrapped data key and the id of the key inside."""
+
+    key_id: str
+    wrapped: bytes
+
+
+class DeviceEntry(msgspec.Struct, frozen=True):
+    """An enrolled device as the relay lists it (its card is sealed; check it before trusting)."""
+
+    device_id: str
+    verify_key: str
+    card: bytes | None
+    revoked: bool
+
+
+class _DeviceList(msgspec.Struct, frozen=True):
+    items: list[DeviceEntry]
+
+
+class _Account(msgspec.Struct, frozen=True):
+    account_id: uuid.UUID
+
+
+class _Pushed(msgspec.Struct, frozen=True):
+    seq: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class RelayClient:
+    """The relay's HTTP API as typed methods; errors are :class:`~prism.client.ClientError`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        identity: RelayIdentity | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.identity = identity
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/relay/v1", transport=transport, timeout=timeout
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes = b"",
+        params: dict[str, Any] | None = None,
+        signed: bool = True,
+        long_poll: float = 0.0,
+    ) -> bytes:
+        headers = {"Content-Type": "application/json"} if content[:1] in (b"{", b"[") else {}
+        request = self._http.build_request(
+            method, path, content=content, params=params, headers=headers, timeout=self._timeout + long_poll
+        )
+        if signed:
+            if self.identity is None:
+                raise ClientError("this call is signed: set RelayClient.identity first")
+            account, device, key = self.identity
+            request.headers.update(
+                sign_request(key, account, device, method=method, path=request.url.path, body=content, now=time.time())
+            )
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as error:
+            raise RelayUnavailableError(f"relay unreachable: {error!r}") from error
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RelayUnavailableError(f"relay answered {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"title": response.text[:200]}
+            raise RequestRejectedError(response.status_code, problem if isinstance(problem, dict) else {})
+        return response.content
+
+    async def create_account(self, device_id: str, verify_key: nacl.signing.VerifyKey) -> uuid.UUID:
+        """A new anonymous relay account whose first device is this one."""
+        body = msgspec.json.encode({"device_id": device_id, "verify_key": _b64(bytes(verify_key))})
+        answer = await self._send("POST", "/accounts", content=body, signed=False)
+        return msgspec.json.decode(answer, type=_Account).account_id
+
+    async def kdf(self, account_id: uuid.UUID) -> dict[str, Any]:
+        """The public key-derivation parameters of an account's passphrase."""
+        answer = await self._send("GET", f"/accounts/{account_id}/kdf", signed=False)
+        return msgspec.json.decode(answer, type=dict[str, Any])
+
+    async def join(
+        self, account_id: uuid.UUID, device_id: str, verify_key: nacl.signing.VerifyKey, join_token: bytes
+    ) -> KeyringEntry:
+        """Enrol this device by passphrase-derived token; the wrapped data key."""
+        body = msgspec.json.encode(
+            {"device_id": device_id, "verify_key": _b64(bytes(verify_key)), "join_token": _b64(join_token)}
+        )
+        answer = await self._send("POST", f"/accounts/{account_id}/devices", content=body, signed=False)
+        return msgspec.json.decode(answer, type=KeyringEntry)
+
+    async def put_keyring(self, *, key_id: str, kdf: dict[str, Any], wrapped: bytes, join_verifier: str) -> None:
+        """Store the account's passphrase-wrapped data key."""
+        body = msgspec.json.encode(
+            {"key_id": key_id, "kdf": kdf, "wrapped": _b64(wrapped), "join_verifier": join_verifier}
+        )
+        await self._send("PUT", "/keyring", content=body)
+
+    async def put_card(self, card: bytes) -> None:
+        """Store this device's sealed card for its peers."""
+        await self._send("PUT", "/devices/card", content=card)
+
+    async def devices(self) -> list[DeviceEntry]:
+        """The account's enrolled devices."""
+        return msgspec.json.decode(await self._send("GET", "/devices"), type=_DeviceList).items
+
+    async def push(self, sealed: bytes) -> int:
+        """File a sealed change set; the relay's sequence for it (the same on a retry)."""
+        return msgspec.json.decode(await self._send("POST", "/push", content=sealed), type=_Pushed).seq
+
+    async def pull(self, after: int, *, wait: float = 0.0) -> PullPage:
+        """Sets after ``after``; with ``wait``, the relay holds the call until one arrives."""
+        answer = await self._send("GET", "/pull", params={"after": after, "wait": wait}, long_poll=wait)
+        return msgspec.json.decode(answer, type=PullPage)

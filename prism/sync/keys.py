@@ -1,0 +1,200 @@
+"""Sync keys, for now (docs/sync-protocol.md §8): the account data key, its passphrase
+wrap, device cards, and the device's key file.
+
+* The **data key** (32 random bytes, named by a key id) seals change sets. The first
+  device makes it; it never leaves a device unwrapped.
+* A **passphrase** is stretched with Argon2id (parameters and salt stored beside the
+  wrap) into 64 bytes: the first half wraps the data key, the second is the *join
+  token*, whose SHA-256 the relay keeps so that only someone who knows the passphrase
+  can fetch the wrap and enrol a device. Knowing the token does not open the wrap.
+* A **device card** is a device's id and public key sealed under the data key, so
+  peers accept only devices enrolled by someone holding the key: the relay cannot
+  slip in a device of its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+import msgspec
+import nacl.bindings
+import nacl.exceptions
+import nacl.pwhash.argon2id
+import nacl.signing
+import nacl.utils
+
+from prism.errors import ChangeSetRejectedError, ValidationError
+
+__all__ = [
+    "AccountKey",
+    "DeviceKeys",
+    "KdfParams",
+    "derive_passphrase_keys",
+    "join_verifier",
+    "load_device_keys",
+    "new_account_key",
+    "new_kdf_params",
+    "open_card",
+    "save_device_keys",
+    "seal_card",
+    "unwrap_account_key",
+    "wrap_account_key",
+]
+
+_NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+MIN_PASSPHRASE = 10
+
+
+class KdfParams(msgspec.Struct, frozen=True, kw_only=True):
+    """Argon2id parameters of one passphrase wrap (public: the relay stores them)."""
+
+    alg: str = "argon2id13"
+    salt: str  # base64, 16 bytes
+    ops: int
+    mem_kib: int
+
+
+class AccountKey(msgspec.Struct, frozen=True, array_like=True):
+    """What a wrap holds: the account (owner) it belongs to and its data key."""
+
+    owner_id: uuid.UUID
+    key_id: str
+    data_key: bytes
+
+
+class DeviceKeys(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything secret a device needs to sync, kept in its key file."""
+
+    owner_id: uuid.UUID
+    account_id: uuid.UUID  # the relay account
+    device_id: str
+    signing_seed: bytes
+    key_id: str  # the data key new change sets are sealed with
+    data_keys: dict[str, bytes]
+
+    @property
+    def signing_key(self) -> nacl.signing.SigningKey:
+        """The device's Ed25519 signing key."""
+        return nacl.signing.SigningKey(self.signing_seed)
+
+    @property
+    def data_key(self) -> bytes:
+        """The current data key."""
+        return self.data_keys[self.key_id]
+
+    @property
+    def verify_key_b64(self) -> str:
+        """The device's public key as the relay stores it."""
+        return base64.b64encode(bytes(self.signing_key.verify_key)).decode()
+
+
+def new_account_key(owner_id: uuid.UUID) -> AccountKey:
+    """A fresh random data key for ``owner_id``."""
+    return AccountKey(owner_id, secrets.token_hex(8), nacl.utils.random(32))
+
+
+def new_kdf_params(ops: int, mem_kib: int) -> KdfParams:
+    """Parameters with a fresh salt; refuses costs below libsodium's minimums."""
+    if ops < nacl.pwhash.argon2id.OPSLIMIT_MIN:
+        raise ValidationError(f"must be at least {nacl.pwhash.argon2id.OPSLIMIT_MIN}", field="PRISM_SYNC_KDF_OPS")
+    if mem_kib * 1024 < nacl.pwhash.argon2id.MEMLIMIT_MIN:
+        raise ValidationError("must be at least 8 KiB", field="PRISM_SYNC_KDF_MEM_KIB")
+    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+    return KdfParams(salt=base64.b64encode(salt).decode(), ops=ops, mem_kib=mem_kib)
+
+
+def derive_passphrase_keys(passphrase: str, params: KdfParams) -> tuple[bytes, bytes]:
+    """``(wrap_key, join_token)`` from a passphrase (Argon2id, then split in two)."""
+    if params.alg != "argon2id13":
+        raise ValidationError(f"unknown key derivation {params.alg!r}", field="kdf")
+    stretched = nacl.pwhash.argon2id.kdf(
+        64, passphrase.encode(), base64.b64decode(params.salt), opslimit=params.ops, memlimit=params.mem_kib * 1024
+    )
+    return stretched[:32], stretched[32:]
+
+
+def join_verifier(join_token: bytes) -> str:
+    """What the relay keeps of a join token."""
+    return hashlib.sha256(join_token).hexdigest()
+
+
+def _wrap_context(account_id: uuid.UUID) -> bytes:
+    return b"prism-keyring-v1" + account_id.bytes
+
+
+def wrap_account_key(key: AccountKey, wrap_key: bytes, account_id: uuid.UUID) -> bytes:
+    """``key`` sealed under ``wrap_key``, bound to the relay account."""
+    nonce = nacl.utils.random(_NONCE)
+    plain = msgspec.msgpack.encode(key)
+    return nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        plain, _wrap_context(account_id), nonce, wrap_key
+    )
+
+
+def unwrap_account_key(wrapped: bytes, wrap_key: bytes, account_id: uuid.UUID) -> AccountKey:
+    """Open a wrap; a wrong passphrase (or an altered wrap) raises :class:`ValidationError`."""
+    try:
+        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            wrapped[_NONCE:], _wrap_context(account_id), wrapped[:_NONCE], wrap_key
+        )
+        return msgspec.msgpack.decode(plain, type=AccountKey)
+    except (nacl.exceptions.CryptoError, ValueError, msgspec.DecodeError):
+        raise ValidationError("wrong passphrase, or the wrapped key was altered", field="passphrase") from None
+
+
+def _card_context(account_id: uuid.UUID) -> bytes:
+    return b"prism-device-card-v1" + account_id.bytes
+
+
+def seal_card(keys: DeviceKeys) -> bytes:
+    """This device's card: its id and public key, sealed under the current data key."""
+    nonce = nacl.utils.random(_NONCE)
+    plain = msgspec.msgpack.encode([keys.key_id, keys.device_id, keys.verify_key_b64])
+    sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        plain, _card_context(keys.account_id), nonce, keys.data_key
+    )
+    return msgspec.msgpack.encode([keys.key_id, nonce, sealed])
+
+
+def open_card(card: bytes, keys: DeviceKeys) -> tuple[str, str]:
+    """``(device_id, verify_key)`` of a peer's card, or :class:`ChangeSetRejectedError`."""
+    try:
+        key_id, nonce, sealed = msgspec.msgpack.decode(card, type=tuple[str, bytes, bytes])
+        data_key = keys.data_keys[key_id]
+        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            sealed, _card_context(keys.account_id), nonce, data_key
+        )
+        inner_key_id, device_id, verify_key = msgspec.msgpack.decode(plain, type=tuple[str, str, str])
+    except (msgspec.DecodeError, KeyError, nacl.exceptions.CryptoError, ValueError):
+        raise ChangeSetRejectedError("a device card that no holder of the data key made") from None
+    if inner_key_id != key_id:
+        raise ChangeSetRejectedError("a device card that no holder of the data key made")
+    return device_id, verify_key
+
+
+_keys_codec = msgspec.msgpack.Decoder(DeviceKeys)
+
+
+def save_device_keys(path: Path, keys: DeviceKeys) -> None:
+    """Write the key file readable by its owner only, atomically (a crash leaves the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(msgspec.msgpack.encode(keys))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_device_keys(path: Path) -> DeviceKeys | None:
+    """The device's keys, or None when it has not joined a sync account."""
+    try:
+        return _keys_codec.decode(path.read_bytes())
+    except FileNotFoundError:
+        return None

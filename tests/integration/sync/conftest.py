@@ -1,0 +1,89 @@
+"""A relay app on the current backend, and device databases that sync through it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from litestar import Litestar
+
+from prism.api import create_app
+from prism.client.relay import RelayClient
+from prism.config import DatabaseSettings, SyncSettings, load_settings
+from prism.storage.engine import Database, open_database
+
+#: Argon2id at libsodium's minimum: for tests only; real passphrases use the defaults.
+FAST_KDF = SyncSettings(kdf_ops=1, kdf_mem_kib=8)
+PASSPHRASE = "correct horse battery staple"
+
+
+@dataclass
+class Relay:
+    """A relay served over loopback HTTP, on its own thread and event loop."""
+
+    url: str
+    database_url: str
+
+    def client(self) -> RelayClient:
+        return RelayClient(self.url)
+
+
+def serve_in_thread(app: Litestar) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve ``app`` on a free loopback port; its URL, server and thread."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the relay did not start"
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+@pytest.fixture
+def relay(database_url: str, tmp_path: Path) -> Iterator[Relay]:
+    """The relay (hosted shape) on the current backend: SQLite file or PostgreSQL."""
+    settings = load_settings({"PRISM_MODE": "hosted"}, data_dir=tmp_path / "relay", database_url=database_url)
+    url, server, thread = serve_in_thread(create_app(settings))
+    yield Relay(url, database_url)
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@dataclass
+class Device:
+    """One device: its database file and where its key file goes."""
+
+    database: Database
+    keys_path: Path
+    path: Path
+
+
+DeviceFactory = Callable[[str], Awaitable[Device]]
+
+
+@pytest.fixture
+async def make_device(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[DeviceFactory]:
+    """Device databases (SQLite, migrated) named by the test."""
+    made: list[Device] = []
+
+    async def make(name: str) -> Device:
+        path = tmp_path / f"{name}.db"
+        shutil.copyfile(sqlite_template, path)
+        device = Device(open_database(DatabaseSettings(url=f"sqlite:///{path}")), tmp_path / f"{name}.keys", path)
+        made.append(device)
+        return device
+
+    yield make
+    for device in made:
+        await device.database.dispose()
