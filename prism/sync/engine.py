@@ -213,8 +213,9 @@ class Backoff:
 class SyncEngine:
     """Push and pull for one linked device."""
 
-    def __init__(self, database: Database, keys: DeviceKeys, relay: RelayClient) -> None:
+    def __init__(self, database: Database, keys: DeviceKeys, relay: RelayClient, *, wait_seconds: float = 25.0) -> None:
         self.database, self.keys, self.relay = database, keys, relay
+        self.wait_seconds = wait_seconds
         relay.identity = RelayIdentity(keys.account_id, keys.device_id, keys.signing_key)
 
     async def push(self, report: SyncReport | None = None) -> SyncReport:
@@ -297,13 +298,14 @@ class SyncEngine:
                     log.warning("push failed, retrying: %s", error)
                     await _sleep_or_stop(stop, backoff.next_delay())
                     continue
-            await _sleep_or_stop(stop, 0.05)
+            # SQLite's data_version makes polling cheap; other stores are polled less often.
+            await _sleep_or_stop(stop, 0.05 if stamp is not None else 1.0)
 
     async def _keep_pulling(self, stop: asyncio.Event, on_report: Callable[[SyncReport], None] | None) -> None:
         backoff = Backoff()
         while not stop.is_set():
             try:
-                report = await self.pull(wait=25.0)
+                report = await self.pull(wait=self.wait_seconds)
                 backoff.reset()
                 if on_report and report.pulled_sets:
                     on_report(report)

@@ -202,6 +202,7 @@ class _Page:
             return
         if header.device_id == self.keys.device_id:
             return  # our own set, echoed back
+        self.report.sets += 1
         peer = self.peers.get(header.device_id)
         if peer is None or header.device_seq > peer.last_seq + 1:
             self._hold(header, body)
@@ -284,7 +285,6 @@ def apply_page(
     for _seq, body in page:
         work.offer(body)
     work.finish()
-    work.report.sets = len(page)
     if page:
         connection.execute(update(sync_links).where(sync_links.c.owner_id == owner_id).values(relay_cursor=page[-1][0]))
     return work.report

@@ -10,15 +10,14 @@ prism db rebuild                # recompute the positions projection from the le
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import msgspec
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prism.api.auth import ensure_device_token, rotate_device_token
+from prism.cli.sync import sync, watch_beside
+from prism.cli.terminal import console, progress_bar, run_async
 from prism.config import Settings, load_settings, normalize_database_url
 from prism.demo import create_demo_book
 from prism.domain.holdings import CostMethod
@@ -32,27 +31,6 @@ from prism.storage.projection import rebuild_owner
 from prism.storage.tables import accounts
 
 __all__ = ["main"]
-
-console = Console()
-R = TypeVar("R")
-
-
-def _run(coroutine: Coroutine[Any, Any, R]) -> R:
-    try:
-        return asyncio.run(coroutine)
-    except PrismError as error:
-        raise click.ClickException(str(error)) from error
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @click.group()
@@ -89,7 +67,7 @@ def db_upgrade(settings: Settings) -> None:
             await database.dispose()
         console.print(f"[green]at revision {head_revision()}[/green]")
 
-    _run(run())
+    run_async(run())
 
 
 @db.command("downgrade")
@@ -105,7 +83,7 @@ def db_downgrade(settings: Settings, revision: str) -> None:
         finally:
             await database.dispose()
 
-    _run(run())
+    run_async(run())
     console.print(f"[green]at revision {revision}[/green]")
 
 
@@ -121,7 +99,7 @@ def db_current(settings: Settings) -> None:
         finally:
             await database.dispose()
 
-    current = _run(run())
+    current = run_async(run())
     head = head_revision()
     state = "[green]up to date[/green]" if current == head else "[yellow]needs `prism db upgrade`[/yellow]"
     console.print(f"database revision {current or '(empty)'}, newest {head}: {state}")
@@ -136,7 +114,7 @@ def db_rebuild(settings: Settings) -> None:
         database = await open_upgraded(settings.database)
         try:
             owners = await database.read(lambda c: list(c.execute(accounts.select()).scalars()))
-            with _progress() as progress:
+            with progress_bar() as progress:
                 task = progress.add_task("rebuilding positions", total=len(owners))
                 for owner in owners:
                     await database.write(rebuild_owner, owner)
@@ -145,7 +123,7 @@ def db_rebuild(settings: Settings) -> None:
         finally:
             await database.dispose()
 
-    console.print(f"rebuilt the projection of {_run(run())} account(s)")
+    console.print(f"rebuilt the projection of {run_async(run())} account(s)")
 
 
 @main.command()
@@ -170,7 +148,7 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
                 console.print("[yellow]the database already holds an account; using it[/yellow]")
             else:
                 expected = round(10_000 * scale)
-                with _progress() as progress:
+                with progress_bar() as progress:
                     task = progress.add_task("recording ten years of transactions", total=expected)
 
                     def advance(count: int) -> None:
@@ -186,7 +164,7 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
             await database.dispose()
 
     console.print(f"database: {settings.database.sqlite_path or settings.database.url}")
-    _run(run())
+    run_async(run())
     if serve:
         _serve(settings if port is None else _with_server(settings, port=port))
 
@@ -205,7 +183,7 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
         finally:
             await database.dispose()
 
-    _run(run())
+    run_async(run())
 
 
 @main.command()
@@ -213,10 +191,18 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
 @click.option("--port", type=int, help="Port (PRISM_PORT; default 8731).")
 @click.option("--database", "database_url", help="Database URL for this run (PRISM_DATABASE_URL).")
 @click.option("--mode", type=click.Choice(["device", "hosted"]), help="Serving mode (PRISM_MODE).")
+@click.option("--relay", "relay_url", help="Also sync with this relay while serving (needs `prism sync init|join`).")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, database_url: str | None, mode: str | None) -> None:
+def serve(  # noqa: PLR0917 - click passes each option positionally
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    mode: str | None,
+    relay_url: str | None,
+) -> None:
     """Serve the HTTP API (the device database is upgraded first, safely)."""
-    _serve(_with_server(settings, host=host, port=port, database_url=database_url, mode=mode))
+    _serve(_with_server(settings, host=host, port=port, database_url=database_url, mode=mode), relay_url)
 
 
 def _with_server(settings: Settings, **changes: Any) -> Settings:
@@ -229,7 +215,7 @@ def _with_server(settings: Settings, **changes: Any) -> Settings:
     return msgspec.structs.replace(settings, server=server, database=database)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, relay_url: str | None = None) -> None:
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
     from prism.api import create_app  # noqa: PLC0415 - keep other commands' start-up light
@@ -244,7 +230,24 @@ def _serve(settings: Settings) -> None:
     click.echo(f"serving {url}/api/v1  (OpenAPI: {url}/schema/openapi.json)")
     click.echo(f"token:  {token}")
     click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
-    uvicorn.run(app, host=settings.server.host, port=settings.server.port, log_level="warning")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.server.host, port=settings.server.port, log_level="warning")
+    )
+    if relay_url is None:
+        server.run()
+        return
+    click.echo(f"sync:   with {relay_url}")
+    run_async(_serve_and_sync(server, settings, relay_url))
+
+
+async def _serve_and_sync(server: Any, settings: Settings, relay_url: str) -> None:
+    stop = asyncio.Event()
+    syncing = asyncio.create_task(watch_beside(settings, relay_url, stop))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        await syncing
 
 
 @main.group()
@@ -294,6 +297,8 @@ async def _show_summary(database: Database) -> None:
         rows.append((portfolio, found, cash))
     console.print(summary_table(rows))
 
+
+main.add_command(sync)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,193 @@
+"""``prism sync``: link this device to a relay, and keep it in step with the others.
+
+prism sync init --relay URL            # first device: new account, passphrase, keys
+prism sync join --relay URL --account ID
+prism sync                             # one exchange (push, then pull)
+prism sync --watch                     # keep exchanging until interrupted
+prism sync status
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import uuid
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from prism.cli.terminal import console, run_async
+from prism.client.relay import RelayClient
+from prism.config import Settings
+from prism.errors import NotFoundError
+from prism.migrations import open_upgraded
+from prism.storage.catalog import device_account
+from prism.storage.engine import Database
+from prism.sync.conflicts import list_conflicts
+from prism.sync.engine import SyncEngine, SyncReport, create_sync_account, join_sync_account
+from prism.sync.keys import DeviceKeys, load_device_keys
+from prism.sync.link import Link, held_devices, outbox_size, peer_ids, read_link
+
+__all__ = ["sync"]
+
+
+def _passphrase(path: str | None, *, confirm: bool) -> str:
+    if path is not None:
+        return Path(path).read_text().splitlines()[0] if Path(path).read_text() else ""
+    return str(click.prompt("Sync passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def _report_line(report: SyncReport) -> str:
+    parts = [
+        f"pushed {report.pushed_changes:,} change(s) in {report.pushed_sets} set(s)",
+        f"pulled {report.pulled_sets} set(s), applied {report.applied_changes:,} change(s)",
+    ]
+    if report.conflicts:
+        parts.append(f"{report.conflicts} conflict(s) kept (see /api/v1/sync/conflicts)")
+    if report.held_sets:
+        parts.append(f"{report.held_sets} set(s) held for missing predecessors")
+    if report.rejected:
+        parts.append(f"[red]{len(report.rejected)} set(s) rejected[/red]")
+    return "; ".join(parts)
+
+
+async def _linked(database: Database, settings: Settings) -> tuple[DeviceKeys, Link]:
+    keys = load_device_keys(settings.sync_keys_path)
+    owner = await database.read(device_account)
+    if keys is None or owner != keys.owner_id:
+        raise NotFoundError("this device is not linked to a relay; run `prism sync init` or `prism sync join`")
+    return keys, await database.read(read_link, owner)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--relay", "relay_url", help="Relay URL for this run (PRISM_SYNC_RELAY; default: the linked one).")
+@click.option("--once", "mode", flag_value="once", default=True, help="One exchange, then exit (default).")
+@click.option("--watch", "mode", flag_value="watch", help="Keep pushing and pulling until interrupted.")
+@click.pass_context
+def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
+    """Exchange changes with the other devices through the relay."""
+    if context.invoked_subcommand is not None:
+        return
+    settings: Settings = context.obj
+
+    async def run() -> None:
+        database = await open_upgraded(settings.database)
+        try:
+            keys, link = await _linked(database, settings)
+            async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
+                engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
+                if mode == "once":
+                    console.print(_report_line(await engine.sync_once()))
+                    return
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, stop.set)
+                console.print(f"syncing with {link.relay_url}; Ctrl-C stops")
+                await engine.watch(stop, on_report=lambda r: console.print(_report_line(r)))
+        finally:
+            await database.dispose()
+
+    run_async(run())
+
+
+@sync.command("init")
+@click.option("--relay", "relay_url", required=True, help="URL of the relay to create the account on.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase here.")
+@click.pass_obj
+def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -> None:
+    """Make this device the first of a new sync account."""
+    passphrase = _passphrase(passphrase_file, confirm=True)
+
+    async def run() -> DeviceKeys:
+        database = await open_upgraded(settings.database)
+        try:
+            async with RelayClient(relay_url) as relay:
+                return await create_sync_account(
+                    database,
+                    relay,
+                    relay_url=relay_url,
+                    passphrase=passphrase,
+                    settings=settings.sync,
+                    keys_path=settings.sync_keys_path,
+                )
+        finally:
+            await database.dispose()
+
+    keys = run_async(run())
+    console.print(f"[green]sync account created[/green]: {keys.account_id}")
+    # Plain echo: a command to copy must never be wrapped across lines.
+    click.echo(f"on another device: prism sync join --relay {relay_url} --account {keys.account_id}")
+
+
+@sync.command("join")
+@click.option("--relay", "relay_url", required=True, help="URL of the account's relay.")
+@click.option("--account", "account_id", required=True, type=click.UUID, help="The sync account to join.")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase here.")
+@click.pass_obj
+def sync_join(settings: Settings, relay_url: str, account_id: uuid.UUID, passphrase_file: str | None) -> None:
+    """Enrol this (empty) device in an existing sync account, with its passphrase."""
+    passphrase = _passphrase(passphrase_file, confirm=False)
+
+    async def run() -> SyncReport:
+        database = await open_upgraded(settings.database)
+        try:
+            async with RelayClient(relay_url) as relay:
+                keys = await join_sync_account(
+                    database,
+                    relay,
+                    relay_url=relay_url,
+                    account_id=account_id,
+                    passphrase=passphrase,
+                    keys_path=settings.sync_keys_path,
+                )
+                with console.status("fetching the account's history"):
+                    return await SyncEngine(database, keys, relay).sync_once()
+        finally:
+            await database.dispose()
+
+    report = run_async(run())
+    console.print(f"[green]joined[/green]: {_report_line(report)}")
+
+
+@sync.command("status")
+@click.pass_obj
+def sync_status(settings: Settings) -> None:
+    """Where this device stands with its relay."""
+
+    async def run() -> Table:
+        database = await open_upgraded(settings.database)
+        try:
+            keys, link = await _linked(database, settings)
+            owner = keys.owner_id
+            table = Table(title="sync", show_header=False)
+            table.add_row("relay", link.relay_url)
+            table.add_row("account", str(keys.account_id))
+            table.add_row("this device", keys.device_id)
+            table.add_row("peers", ", ".join(sorted(await database.read(peer_ids, owner))) or "none yet")
+            table.add_row("sets sealed", str(link.device_seq))
+            table.add_row("waiting to push", f"{await database.read(outbox_size, owner):,} change(s)")
+            table.add_row("relay cursor", str(link.relay_cursor))
+            held = await database.read(held_devices, owner)
+            table.add_row("held sets from", ", ".join(sorted(held)) or "none")
+            table.add_row("open conflicts", str(len(await database.read(list_conflicts, owner))))
+            return table
+        finally:
+            await database.dispose()
+
+    console.print(run_async(run()))
+
+
+async def watch_beside(settings: Settings, relay_url: str | None, stop: asyncio.Event) -> None:
+    """Run the sync engine until ``stop`` (``prism serve --relay``)."""
+    database = await open_upgraded(settings.database)
+    try:
+        keys, link = await _linked(database, settings)
+        async with RelayClient(relay_url or link.relay_url) as relay:
+            engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
+            with contextlib.suppress(asyncio.CancelledError):
+                await engine.watch(stop)
+    finally:
+        await database.dispose()

@@ -1,0 +1,38 @@
+"""What every command shares: the rich console, progress bars, and running async work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from prism.errors import PrismError
+
+__all__ = ["console", "progress_bar", "run_async"]
+
+console = Console()
+R = TypeVar("R")
+
+
+def run_async(coroutine: Coroutine[Any, Any, R]) -> R:
+    """Run a command's coroutine; a domain error becomes a clean one-line CLI error."""
+    try:
+        return asyncio.run(coroutine)
+    except PrismError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def progress_bar() -> Progress:
+    """A transient progress bar: description, bar, n of m, elapsed."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
