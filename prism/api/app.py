@@ -12,6 +12,7 @@ from litestar.types import ControllerRouterHandler
 
 from prism import __version__
 from prism.api.auth import ensure_device_token, require_owner
+from prism.api.longpoll import RelayBell
 from prism.api.problems import exception_handlers
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
@@ -28,6 +29,7 @@ from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
+from prism.sync.relay import NOTIFY_CHANNEL
 
 __all__ = ["create_app"]
 
@@ -58,14 +60,17 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = await open_upgraded(settings.database)
+        bell = RelayBell()
         try:
             if hosted:
-                app.state["prism"] = ApiState(settings, database, None, "", EntryClock())
+                app.state["prism"] = ApiState(settings, database, None, "", EntryClock(), relay_bell=bell)
             else:
                 owner_id = await database.write(ensure_device_account)
                 token = ensure_device_token(settings.token_path)
-                app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock())
-            yield
+                app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock(), relay_bell=bell)
+            # Pushes filed by other replicas wake this replica's long-polls.
+            async with database.listen(NOTIFY_CHANNEL, bell.ring_payload):
+                yield
         finally:
             await database.dispose()
 

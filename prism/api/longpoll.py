@@ -1,9 +1,9 @@
-"""Long-poll wake-ups within one process.
+"""Long-poll wake-ups.
 
-Pulls that found nothing wait here until a push for their account rings. Across
-replicas, PostgreSQL LISTEN/NOTIFY will ring the other processes' bells (not yet
-built: a pull on another replica then waits out its ``wait`` and finds the set on
-its next call).
+Pulls that found nothing wait here until a push for their account rings. A push rings
+its own process's bell directly; on PostgreSQL the stored set also sends a
+``NOTIFY`` that every replica's listener (see :meth:`Database.listen`) turns into a
+ring, so a pull held by any replica wakes.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ class RelayBell:
         event = self._events.pop(account_id, None)
         if event is not None:
             event.set()
+
+    def ring_payload(self, payload: str) -> None:
+        """Ring for a notification whose payload is an account id (others are ignored)."""
+        try:
+            account = uuid.UUID(payload)
+        except ValueError:
+            return
+        self.ring(account)
 
     async def wait(self, account_id: uuid.UUID, seconds: float) -> None:
         """Wait until the next ring for ``account_id``, or ``seconds``."""

@@ -21,11 +21,13 @@ Driver errors are translated into :mod:`prism.errors` here, at the boundary.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -117,6 +119,31 @@ class Database:
             self._sqlite.watcher = watcher
         stamp: int = self._sqlite.watcher.execute("PRAGMA data_version").fetchone()[0]
         return stamp
+
+    @asynccontextmanager
+    async def listen(self, channel: str, on_message: Callable[[str], None]) -> AsyncIterator[bool]:
+        """Call ``on_message(payload)`` for every ``NOTIFY`` on ``channel`` while open.
+
+        PostgreSQL only: one connection is held for the purpose (yields True). SQLite
+        has no notifications between processes (yields False); a device or a
+        single-process relay wakes its waiters in-process instead.
+        """
+        if self._postgres is None:
+            yield False
+            return
+        async with self._postgres.connect() as connection:
+            listener = (await connection.get_raw_connection()).driver_connection
+            assert listener is not None  # an open asyncpg connection
+
+            def deliver(_connection: Any, _pid: int, _channel: str, payload: str) -> None:
+                on_message(payload)
+
+            await listener.add_listener(channel, deliver)
+            try:
+                yield True
+            finally:
+                with contextlib.suppress(Exception):  # the connection may already be gone
+                    await listener.remove_listener(channel, deliver)
 
     async def dispose(self) -> None:
         """Close every connection and thread."""
