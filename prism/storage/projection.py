@@ -38,7 +38,7 @@ from prism.domain.positions import (
 from prism.domain.replay import LedgerState, fx_quote_from_entry, replay, split_quote
 from prism.errors import InsufficientHoldingsError
 from prism.storage.engine import lock_owner
-from prism.storage.entries import load_base_currencies, load_entries
+from prism.storage.entries import entry_from_row, load_base_currencies, load_entries
 from prism.storage.statements import upsert
 from prism.storage.tables import (
     accounts,
@@ -361,12 +361,45 @@ def rebuild_asset(
     upsert(connection, asset_states, [values], ["owner_id", "asset_id"])
 
 
+#: The ``transactions`` columns an entry is made of (``entry_from_row``): reading only
+#: these halves the cost of loading a whole ledger (no timestamps to parse).
+_ENTRY_COLUMNS = [
+    transactions.c[name]
+    for name in (
+        "id",
+        "portfolio_id",
+        "type",
+        "date",
+        "entry_order",
+        "currency",
+        "asset_id",
+        "quantity",
+        "price",
+        "amount",
+        "fee",
+        "tax",
+        "fx_rate",
+        "ratio",
+        "target_portfolio_id",
+    )
+]
+
+
+def _load_ledger(connection: Connection, owner_id: uuid.UUID) -> list[LedgerEntry]:
+    """Every live entry of an owner, in ledger order (what ``load_entries`` returns)."""
+    t = transactions.c
+    result = connection.execute(select(*_ENTRY_COLUMNS).where(t.owner_id == owner_id, t.deleted_at.is_(None)))
+    entries = [entry_from_row(row) for row in result.mappings()]
+    entries.sort(key=lambda e: e.sort_key)
+    return entries
+
+
 def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
     """Recompute an owner's whole projection from the ledger."""
     lock_owner(connection, owner_id)
     for table in (positions, cash_balances, asset_states, fx_rates):
         connection.execute(delete(table).where(table.c.owner_id == owner_id))
-    entries = load_entries(connection, owner_id)
+    entries = _load_ledger(connection, owner_id)
     state = replay(entries, load_base_currencies(connection, owner_id))
     _save_positions(connection, owner_id, state.positions.values())
     cash_rows = [

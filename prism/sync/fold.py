@@ -19,6 +19,7 @@ from prism.domain.ids import new_id
 from prism.storage.tables import changes, sync_conflicts
 from prism.storage.types import Id
 from prism.sync.codec import WireChange
+from prism.sync.encode import sqlite_insert, stored
 
 __all__ = [
     "CHUNK",
@@ -50,6 +51,7 @@ Bounds = tuple[int, int]
 CHUNK = 2000
 T = TypeVar("T")
 
+_LOG_ORDER = ("owner_id", "hlc", "device_id", "table_name", "row_id", "op", "columns")
 _owner = bindparam("owner_id", type_=Id())
 _BOUNDS = select(func.min(changes.c.hlc), func.max(changes.c.hlc)).where(changes.c.owner_id == _owner)
 _KNOWN = select(changes.c.hlc, changes.c.device_id).where(
@@ -101,7 +103,16 @@ def log_changes(connection: Connection, owner_id: uuid.UUID, fresh: Sequence[Wir
     """Add ``fresh`` (none of them logged yet) to the log."""
     if not fresh:
         return
-    rows = [
+    if connection.dialect.name == "sqlite":
+        # The cursor's executemany with values encoded once: see prism.sync.encode.
+        sql, order = sqlite_insert(connection, changes)
+        assert order == _LOG_ORDER, order  # the tuples below are in the table's column order
+        owner = stored(connection, changes.c.owner_id)(owner_id)
+        as_json = stored(connection, changes.c.columns)
+        rows = [(owner, c.hlc, c.device_id, c.table, c.row_id, c.op, as_json(c.columns)) for c in fresh]
+        connection.exec_driver_sql(sql, rows)
+        return
+    values = [
         {
             "owner_id": owner_id,
             "hlc": change.hlc,
@@ -113,7 +124,7 @@ def log_changes(connection: Connection, owner_id: uuid.UUID, fresh: Sequence[Wir
         }
         for change in fresh
     ]
-    connection.execute(changes.insert(), rows)
+    connection.execute(changes.insert(), values)
 
 
 def prior_changes(connection: Connection, owner_id: uuid.UUID, rows: Iterable[RowKey]) -> dict[RowKey, list[Logged]]:

@@ -8,11 +8,9 @@ row was stored before or appears in the same merge (foreign keys are deferred).
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -20,13 +18,13 @@ from sqlalchemy import Column, Connection, Select, Table, Update, and_, bindpara
 
 from prism.domain.hlc import hlc_time
 from prism.storage.tables import SYNCED_TABLES, assets, portfolios, tags
-from prism.storage.types import ExactDecimal, Id, UTCDateTime
+from prism.storage.types import Id
+from prism.sync.encode import STAMPS, Codecs, TableCodec
 from prism.sync.fold import Folded, chunks
 
-__all__ = ["DEPENDENT", "REFERENCED", "TABLES", "Presence", "decode_column", "materialize", "row_clause"]
+__all__ = ["DEPENDENT", "REFERENCED", "TABLES", "Batch", "Presence", "ident", "materialize", "row_clause"]
 
 TABLES: dict[str, Table] = {table.name: table for table in SYNCED_TABLES}
-_STAMPS = frozenset({"owner_id", "id", "key", "created_at", "updated_at"})
 #: Columns that must name an existing row before a row can appear.
 _REFERENCES: dict[str, list[tuple[str, Table]]] = {
     "transactions": [("portfolio_id", portfolios), ("target_portfolio_id", portfolios), ("asset_id", assets)],
@@ -36,46 +34,6 @@ _REFERENCES: dict[str, list[tuple[str, Table]]] = {
 #: Tables whose rows may wait for others, and the rest, in the order a merge settles them.
 DEPENDENT = tuple(_REFERENCES)
 REFERENCED = tuple(name for name in TABLES if name not in _REFERENCES)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _timestamp(value: Any) -> dt.datetime:
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    return uuid.UUID(str(value))
-
-
-def _date(value: Any) -> dt.date:
-    return dt.date.fromisoformat(str(value))
-
-
-@cache
-def _parser(column: Column[Any]) -> Callable[[Any], Any]:
-    kind = column.type
-    if isinstance(kind, ExactDecimal):
-        return Decimal
-    if isinstance(kind, UTCDateTime):
-        return _timestamp
-    if isinstance(kind, Id):
-        return _uuid
-    if column.name == "date":
-        return _date
-    return _same
-
-
-def decode_column(column: Column[Any], value: Any) -> Any:
-    """A column value from its wire encoding (docs/sync-protocol.md §2.1)."""
-    return None if value is None else _parser(column)(value)
-
-
-@cache
-def _parsers(table: Table) -> dict[str, Callable[[Any], Any]]:
-    return {column.name: _parser(column) for column in table.columns if column.name not in _STAMPS}
 
 
 def row_clause(table: Table, owner_id: uuid.UUID, row_id: str) -> Any:
@@ -89,7 +47,8 @@ def _identity(table: Table) -> Column[Any]:
     return table.c.key if table.name == "settings" else table.c.id
 
 
-def _ident(table: Table, row_id: str) -> Any:
+def ident(table: Table, row_id: str) -> Any:
+    """A row's identity value from its log id."""
     return row_id if table.name == "settings" else uuid.UUID(row_id)
 
 
@@ -122,7 +81,7 @@ def _required(table: Table) -> frozenset[str]:
     return frozenset(
         c.name
         for c in table.columns
-        if not c.nullable and c.name not in _STAMPS and c.default is None and c.server_default is None
+        if not c.nullable and c.name not in STAMPS and c.default is None and c.server_default is None
     )
 
 
@@ -137,15 +96,14 @@ class Presence:
         self._empty: dict[str, bool] = {}
 
     def find(self, table: Table, idents: Iterable[Any]) -> set[Any]:
-        """Those of ``idents`` that have a row in ``table``."""
+        """A set that holds those of ``idents`` that have a row in ``table``."""
         present, checked = self._present[table.name], self._checked[table.name]
         unknown = [ident for ident in set(idents) if ident not in checked]
         if unknown and not self._is_empty(table):
             where = {"w_owner": self._owner_id}
             for chunk in chunks(unknown):
-                present.update(
-                    self._connection.execute(_present_statement(table), {**where, "w_rows": chunk}).scalars()
-                )
+                found = self._connection.execute(_present_statement(table), {**where, "w_rows": chunk})
+                present.update(found.scalars())
         checked.update(unknown)
         return present
 
@@ -162,82 +120,80 @@ class Presence:
         return self._empty[table.name] and not self._present[table.name]
 
 
-def _values(table: Table, state: Folded) -> dict[str, Any]:
-    parsers = _parsers(table)
-    return {
-        name: None if value is None else parse(value)
-        for name, (value, _, _) in state.items()
-        if (parse := parsers.get(name)) is not None
-    }
-
-
-def _stamps(state: Folded) -> tuple[dt.datetime, dt.datetime]:
-    hlcs = [hlc for _, hlc, _ in state.values()]
-    return hlc_time(min(hlcs)), hlc_time(max(hlcs))
-
-
-def _ready(table: Table, candidates: dict[str, dict[str, Any]], presence: Presence) -> list[str]:
+def _ready(table: Table, candidates: Mapping[str, Folded], codec: TableCodec, presence: Presence) -> list[str]:
     """The new rows of ``candidates`` whose required columns and referenced rows exist."""
     required = _required(table)
-    complete = [row_id for row_id, values in candidates.items() if required <= values.keys()]
-    references = _REFERENCES.get(table.name, [])
-    wanted: dict[Table, set[Any]] = defaultdict(set)
-    for row_id in complete:
-        for name, target in references:
-            if (ident := candidates[row_id].get(name)) is not None:
-                wanted[target].add(ident)
-    found = {target: presence.find(target, idents) for target, idents in wanted.items()}
+    complete = [row_id for row_id, state in candidates.items() if required <= state.keys()]
+    refers: list[tuple[str, list[Any], set[Any]]] = []
+    for name, target in _REFERENCES.get(table.name, []):
+        parse = codec.parse[name]
+        # Per complete row, the id it names (None: no reference), in ``complete``'s order.
+        idents = [parse(found[0]) if (found := candidates[row_id].get(name)) else None for row_id in complete]
+        refers.append((name, idents, presence.find(target, {i for i in idents if i is not None})))
     return [
         row_id
-        for row_id in complete
-        if all((ident := candidates[row_id].get(name)) is None or ident in found[target] for name, target in references)
+        for at, row_id in enumerate(complete)
+        if all(idents[at] is None or idents[at] in present for _, idents, present in refers)
     ]
 
 
-def _execute_grouped(
-    connection: Connection,
-    statement: Callable[[tuple[str, ...]], Any],
-    rows: list[dict[str, Any]],
-    fixed: frozenset[str],
+def _latest(state: Folded) -> int:
+    return max(hlc for _, hlc, _ in state.values())
+
+
+def _update(
+    connection: Connection, owner_id: uuid.UUID, table: Table, rows: Mapping[Any, Folded], codec: TableCodec
 ) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(sorted(row.keys() - fixed))].append(row)
+    for identity, state in rows.items():
+        values = codec.values(state)
+        stamp = hlc_time(_latest(state))
+        groups[tuple(sorted(values))].append({**values, "w_owner": owner_id, "w_row": identity, "updated_at": stamp})
     for columns, group in groups.items():
-        connection.execute(statement(columns), group)
+        connection.execute(_update_statement(table, columns), group)
 
 
-def materialize(
-    connection: Connection, owner_id: uuid.UUID, table: Table, folds: Mapping[str, Folded], presence: Presence
-) -> tuple[set[str], int]:
+def _insert(
+    connection: Connection, owner_id: uuid.UUID, table: Table, rows: list[tuple[Any, Folded]], codec: TableCodec
+) -> None:
+    if not rows:
+        return
+    identity = _identity(table).name
+    if connection.dialect.name != "sqlite":
+        inserts: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for value, state in rows:
+            values = codec.values(state)
+            hlcs = [hlc for _, hlc, _ in state.values()]
+            stamps = {"created_at": hlc_time(min(hlcs)), "updated_at": hlc_time(max(hlcs))}
+            inserts[tuple(sorted(values))].append({"owner_id": owner_id, identity: value, **stamps, **values})
+        for group in inserts.values():
+            connection.execute(table.insert(), group)
+        return
+    connection.exec_driver_sql(codec.insert_sql, codec.stored_rows(owner_id, rows))
+
+
+class Batch:
+    """One merge's connection, owner, and what it has learnt so far."""
+
+    def __init__(self, connection: Connection, owner_id: uuid.UUID) -> None:
+        self.connection = connection
+        self.owner_id = owner_id
+        self.presence = Presence(connection, owner_id)
+        self.codecs = Codecs(connection.dialect)
+
+
+def materialize(batch: Batch, table: Table, folds: Mapping[str, Folded]) -> tuple[set[str], int]:
     """Bring the rows of ``folds`` (row id to folded state) in line.
 
     Returns the ids that stay pending and the number of rows inserted.
     """
-    idents = {row_id: _ident(table, row_id) for row_id in folds}
+    connection, owner_id, presence, codec = batch.connection, batch.owner_id, batch.presence, batch.codecs[table]
+    idents = {row_id: ident(table, row_id) for row_id in folds}
     existing = presence.find(table, idents.values())
-    updates: list[dict[str, Any]] = []
-    candidates: dict[str, dict[str, Any]] = {}
-    for row_id, state in folds.items():
-        values = _values(table, state)
-        if idents[row_id] in existing:
-            updated = hlc_time(max(hlc for _, hlc, _ in state.values()))
-            updates.append({**values, "w_owner": owner_id, "w_row": idents[row_id], "updated_at": updated})
-        else:
-            candidates[row_id] = values
-    _execute_grouped(
-        connection,
-        lambda columns: _update_statement(table, columns),
-        updates,
-        frozenset({"w_owner", "w_row", "updated_at"}),
-    )
-    ready = _ready(table, candidates, presence)
-    identity = _identity(table).name
-    inserts = []
-    for row_id in ready:
-        created, updated = _stamps(folds[row_id])
-        row = {"owner_id": owner_id, identity: idents[row_id], "created_at": created, "updated_at": updated}
-        inserts.append({**row, **candidates[row_id]})
-    _execute_grouped(connection, lambda _columns: table.insert(), inserts, frozenset())
+    updates = {idents[row_id]: state for row_id, state in folds.items() if idents[row_id] in existing}
+    _update(connection, owner_id, table, updates, codec)
+    candidates = {row_id: state for row_id, state in folds.items() if idents[row_id] not in existing}
+    ready = _ready(table, candidates, codec, presence)
+    _insert(connection, owner_id, table, [(idents[row_id], folds[row_id]) for row_id in ready], codec)
     presence.add(table, (idents[row_id] for row_id in ready))
     return candidates.keys() - set(ready), len(ready)

@@ -33,6 +33,7 @@ from prism.storage.engine import lock_owner
 from prism.storage.projection import rebuild_owner
 from prism.storage.tables import changes, clock_states
 from prism.sync.codec import WireChange
+from prism.sync.encode import decode_column
 from prism.sync.fold import (
     Folded,
     Logged,
@@ -45,7 +46,7 @@ from prism.sync.fold import (
     record_conflicts,
     unique_changes,
 )
-from prism.sync.materialize import DEPENDENT, REFERENCED, TABLES, Presence, decode_column, materialize, row_clause
+from prism.sync.materialize import DEPENDENT, REFERENCED, TABLES, Batch, ident, materialize, row_clause
 from prism.sync.pending import load_pending, save_pending
 
 __all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "row_clause"]
@@ -110,18 +111,18 @@ def _settle(
     connection: Connection, owner_id: uuid.UUID, folds: dict[RowKey, Folded], held: set[RowKey]
 ) -> tuple[set[RowKey], set[RowKey]]:
     """Materialize the folded rows; (rows still pending, rows that appeared from ``held``)."""
-    presence = Presence(connection, owner_id)
+    batch = Batch(connection, owner_id)
     waiting: set[RowKey] = set()
     inserted = 0
     for name, rows in _by_table(folds, REFERENCED).items():
-        left, count = materialize(connection, owner_id, TABLES[name], rows, presence)
+        left, count = materialize(batch, TABLES[name], rows)
         waiting.update((name, row_id) for row_id in left)
         inserted += count
     retry = {key for key in held if key[0] in DEPENDENT and key not in folds} if inserted else set()
     for key, logged in prior_changes(connection, owner_id, retry).items():
         folds[key] = fold(logged)
     for name, rows in _by_table(folds, DEPENDENT).items():
-        left, _count = materialize(connection, owner_id, TABLES[name], rows, presence)
+        left, _count = materialize(batch, TABLES[name], rows)
         waiting.update((name, row_id) for row_id in left)
     untouched: dict[str, list[str]] = defaultdict(list)
     for table_name, row_id in held - folds.keys():
@@ -129,13 +130,9 @@ def _settle(
     for table_name, row_ids in untouched.items():
         # A local write may since have created the row: then it is no longer pending.
         table = TABLES[table_name]
-        found = {str(ident) for ident in presence.find(table, (_ident(table_name, r) for r in row_ids))}
+        found = {str(ident) for ident in batch.presence.find(table, (ident(table, r) for r in row_ids))}
         waiting.update((table_name, row_id) for row_id in row_ids if row_id not in found)
     return waiting, (retry - waiting)
-
-
-def _ident(table_name: str, row_id: str) -> object:
-    return row_id if table_name == "settings" else uuid.UUID(row_id)
 
 
 def apply_changes(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange]) -> ApplyReport:

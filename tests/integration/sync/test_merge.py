@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from prism.config import DatabaseSettings
 from prism.errors import ConflictError, ValidationError
-from prism.storage.catalog import create_account, create_portfolio
+from prism.migrations import downgrade, upgrade
+from prism.storage.catalog import create_account, create_portfolio, new_asset, save_asset
 from prism.storage.engine import Database, open_database
-from prism.storage.holdings import read_cash
+from prism.storage.holdings import read_cash, read_holdings
 from prism.storage.ledger import (
     EntryDetails,
     delete_transaction,
@@ -25,7 +26,7 @@ from prism.storage.ledger import (
     update_transaction,
 )
 from prism.storage.settings import get_setting, put_setting
-from prism.storage.tables import sync_conflicts
+from prism.storage.tables import changes, sync_conflicts, sync_pending
 from prism.sync.codec import WireChange
 from prism.sync.conflicts import list_conflicts, restore_conflict
 from prism.sync.merge import apply_changes, changes_since
@@ -148,3 +149,81 @@ async def test_a_lost_edit_can_be_restored_and_then_wins_everywhere(pair: tuple[
         assert (await device.read(get_transaction, OWNER, deposit.id)).details.note == "mine"
     with pytest.raises(ConflictError):
         await phone.write(restore_conflict, OWNER, lost.id)
+
+
+async def _book(laptop: Database) -> list[WireChange]:
+    """A portfolio, an asset, a deposit, a buy and a setting on the laptop: its log."""
+    portfolio = await laptop.write(lambda c: create_portfolio(c, OWNER, "Broker", "EUR"))
+    asset = new_asset(OWNER, name="World ETF", kind="etf", currency="EUR", isin="IE00B4L5Y983")
+    await laptop.write(lambda c: save_asset(c, OWNER, asset))
+    await record(
+        laptop,
+        OWNER,
+        entry(portfolio.id, "deposit", "2024-01-01", amount="1000"),
+        entry(portfolio.id, "buy", "2024-01-02", asset_id=asset.id, quantity="3", price="100.5"),
+    )
+    await laptop.write(put_setting, OWNER, "ui.theme", "string", "dark")
+    return await laptop.read(changes_since, OWNER)
+
+
+async def test_rows_held_back_across_merges_appear_on_either_database(
+    pair: tuple[Database, Database], db: Database
+) -> None:
+    laptop, _ = pair
+    log = await _book(laptop)
+    await db.write(lambda c: create_account(c, "me", account_id=OWNER))
+    asset_change = next(change for change in log if change.table == "assets")
+    first = await db.write(apply_changes, OWNER, [change for change in log if change is not asset_change])
+    assert first.pending == 1  # the buy waits for its asset
+    assert len(await db.read(list_transactions, OWNER)) == 1
+    late = await db.write(apply_changes, OWNER, [asset_change])
+    assert (late.applied, late.pending) == (1, 0)
+    stored = [(t.entry, t.details) for t in await db.read(list_transactions, OWNER)]
+    assert stored == [(t.entry, t.details) for t in await laptop.read(list_transactions, OWNER)]
+    # The buy appeared in a merge that only brought its asset: holdings must include it.
+    assert await db.read(read_holdings, OWNER) == await laptop.read(read_holdings, OWNER)
+    assert await db.read(read_cash, OWNER) == await laptop.read(read_cash, OWNER)
+    assert (await db.read(get_setting, OWNER, "ui.theme")).value == "dark"
+    assert await db.read(lambda c: c.execute(select(sync_pending)).all()) == []
+    again = await db.write(apply_changes, OWNER, log)
+    assert (again.applied, again.duplicates, again.pending) == (0, len(log), 0)
+
+
+async def test_a_losing_edit_is_logged_on_either_database(pair: tuple[Database, Database], db: Database) -> None:
+    laptop, _ = pair
+    await _book(laptop)
+    await db.write(lambda c: create_account(c, "me", account_id=OWNER))
+    await db.write(apply_changes, OWNER, await laptop.read(changes_since, OWNER))
+    deposit = next(t.entry for t in await laptop.read(list_transactions, OWNER) if t.entry.type.value == "deposit")
+    await laptop.write(update_transaction, OWNER, deposit, EntryDetails(note="there, first"))
+    await db.write(update_transaction, OWNER, deposit, EntryDetails(note="here, second"))
+    report = await db.write(apply_changes, OWNER, await laptop.read(changes_since, OWNER))
+    assert (report.applied, report.conflicts) == (1, 1)
+    assert (await db.read(get_transaction, OWNER, deposit.id)).details.note == "here, second"
+    assert [c.value for c in await db.read(list_conflicts, OWNER)] == ["there, first"]
+
+
+async def test_rows_held_back_before_the_pending_table_existed_are_found(
+    pair: tuple[Database, Database], sqlite_template: Path, tmp_path: Path
+) -> None:
+    laptop, _ = pair
+    log = await _book(laptop)
+    path = tmp_path / "older.db"
+    shutil.copyfile(sqlite_template, path)
+    older = open_database(DatabaseSettings(url=f"sqlite:///{path}"))
+    try:
+        await older.write(lambda c: create_account(c, "me", account_id=OWNER))
+        await downgrade(older, "0007")
+        buy = next(c for c in log if c.table == "transactions" and c.columns["type"] == "buy")
+        row = {"owner_id": OWNER, "hlc": buy.hlc, "device_id": buy.device_id, "table_name": buy.table}
+        await older.write(
+            lambda c: c.execute(changes.insert().values(**row, row_id=buy.row_id, op=buy.op, columns=buy.columns))
+        )
+        await upgrade(older)
+        held = await older.read(lambda c: c.execute(select(sync_pending.c.table_name, sync_pending.c.row_id)).all())
+        assert [tuple(r) for r in held] == [("transactions", buy.row_id)]
+        report = await older.write(apply_changes, OWNER, log)
+        assert (report.duplicates, report.pending) == (1, 0)
+        assert await older.read(read_holdings, OWNER) == await laptop.read(read_holdings, OWNER)
+    finally:
+        await older.dispose()

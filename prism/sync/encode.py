@@ -1,0 +1,186 @@
+"""Column values of merged rows: wire form to Python (every database) and straight to
+SQLite's stored form (the device).
+
+A merge decodes and encodes the same few values over and over (currencies, dates,
+portfolio and asset ids, ``"0"`` fees), so each column memoizes its conversions of
+text values for the length of one merge. On SQLite, rows are then written by the
+DB-API cursor's ``executemany`` with values encoded by the columns' own bind
+processors: the same stored bytes as a Core insert, without SQLAlchemy's per-row,
+per-parameter work, which cost more than SQLite's own insert. PostgreSQL (asyncpg)
+takes the Core path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, Connection, Dialect, Table
+
+from prism.domain.hlc import COUNTER_BITS, hlc_time
+from prism.storage.types import ExactDecimal, Id, UTCDateTime
+
+if TYPE_CHECKING:
+    from prism.sync.fold import Folded
+
+__all__ = ["STAMPS", "Codecs", "TableCodec", "decode_column", "sqlite_insert", "stored"]
+
+#: Columns that identify a row or are derived from HLCs: never decoded from changes.
+STAMPS = frozenset({"owner_id", "id", "key", "created_at", "updated_at"})
+Convert = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(str(value))
+
+
+def _date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value))
+
+
+@cache
+def _parser(column: Column[Any]) -> Convert:
+    kind = column.type
+    if isinstance(kind, ExactDecimal):
+        return Decimal
+    if isinstance(kind, UTCDateTime):
+        return _timestamp
+    if isinstance(kind, Id):
+        return _uuid
+    if column.name == "date":
+        return _date
+    return _same
+
+
+def decode_column(column: Column[Any], value: Any) -> Any:
+    """A column value from its wire encoding (docs/sync-protocol.md §2.1)."""
+    return None if value is None else _parser(column)(value)
+
+
+class _Memo(dict[str, Any]):
+    """``convert`` of text values, each computed once."""
+
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Convert) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.convert(key)
+        return value
+
+    def __call__(self, value: Any) -> Any:
+        # Only text is memoized: JSON's 1, 1.0 and true are equal keys but not equal values.
+        if value.__class__ is str:
+            return self[value]
+        return None if value is None else self.convert(value)
+
+
+def _stored(column: Column[Any], dialect: Dialect) -> Convert | None:
+    processor: Convert | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+def stored(connection: Connection, column: Column[Any]) -> Convert:
+    """``column``'s Python values as the connection's database stores them."""
+    return _stored(column, connection.dialect) or _same
+
+
+def _compose(first: Convert, then: Convert | None) -> Convert:
+    if then is None:
+        return first
+    return lambda value: then(first(value))
+
+
+class TableCodec:
+    """One synced table's conversions for one merge."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        data = [c for c in table.columns if c.name not in STAMPS]
+        self.table = table
+        self.parse = {c.name: _Memo(_parser(c)) for c in data}
+        self.insert_sql, order = _insert_sql(table, dialect)
+        identity = "key" if table.name == "settings" else "id"
+        fixed = ("owner_id", identity, "created_at", "updated_at")
+        store = {c.name: _Memo(_compose(_parser(c), _stored(c, dialect))) for c in data}
+        #: Per stored column: its place in the fixed values, or its name and conversion.
+        self._plan = [(fixed.index(name), name, None) if name in fixed else (-1, name, store[name]) for name in order]
+        self._owner = _stored(table.c.owner_id, dialect) or _same
+        self._identity = _stored(table.c[identity], dialect) or _same
+        self._stamp = _stored(table.c.created_at, dialect) or _same
+        self._stamps: dict[int, Any] = {}
+
+    def values(self, state: Folded) -> dict[str, Any]:
+        """The Python values of a folded row's data columns."""
+        parse = self.parse
+        return {name: parse[name](value) for name, (value, _, _) in state.items() if name in parse}
+
+    def _stored_stamp(self, hlc: int) -> Any:
+        milliseconds = hlc >> COUNTER_BITS  # all a timestamp keeps of an HLC
+        found = self._stamps.get(milliseconds)
+        if found is None:
+            found = self._stamps[milliseconds] = self._stamp(hlc_time(hlc))
+        return found
+
+    def stored_rows(self, owner_id: uuid.UUID, rows: Iterable[tuple[Any, Folded]]) -> list[tuple[Any, ...]]:
+        """New rows (identity value, folded state) as stored, in :attr:`insert_sql`'s order."""
+        owner = self._owner(owner_id)
+        stored = []
+        for identity, state in rows:
+            hlcs = [hlc for _, hlc, _ in state.values()]
+            fixed = (owner, self._identity(identity), self._stored_stamp(min(hlcs)), self._stored_stamp(max(hlcs)))
+            stored.append(self._stored_row(fixed, state))
+        return stored
+
+    def _stored_row(self, fixed: tuple[Any, ...], state: Folded) -> tuple[Any, ...]:
+        get = state.get
+        row = []
+        for index, name, convert in self._plan:
+            if convert is None:
+                row.append(fixed[index])
+                continue
+            found = get(name)
+            if found is None:
+                row.append(None)
+                continue
+            value = found[0]
+            row.append(convert[value] if value.__class__ is str else convert(value))
+        return tuple(row)
+
+
+class Codecs:
+    """The table codecs of one merge, made on first use."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._tables: dict[str, TableCodec] = {}
+
+    def __getitem__(self, table: Table) -> TableCodec:
+        found = self._tables.get(table.name)
+        if found is None:
+            found = self._tables[table.name] = TableCodec(table, self.dialect)
+        return found
+
+
+@cache
+def _insert_sql(table: Table, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    compiled = table.insert().compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+def sqlite_insert(connection: Connection, table: Table) -> tuple[str, tuple[str, ...]]:
+    """The INSERT of every column of ``table`` for SQLite's cursor, and its column order."""
+    return _insert_sql(table, connection.dialect)
