@@ -147,8 +147,10 @@ def _order(entry: Logged) -> tuple[int, str]:
 
 def fold(entries: list[Logged]) -> Folded:
     """Per column, the value, HLC and device of the greatest ``(hlc, device_id)`` that wrote it."""
-    if len(entries) > 1:
-        entries.sort(key=_order)
+    if len(entries) == 1:  # most rows of a large merge: one insert, nothing to order
+        hlc, device, columns = entries[0]
+        return {name: (value, hlc, device) for name, value in columns.items()}
+    entries.sort(key=_order)
     state: Folded = {}
     for hlc, device, columns in entries:
         for name, value in columns.items():
