@@ -48,11 +48,12 @@ __all__ = [
     "relay_sets",
     "settings",
     "sync_conflicts",
+    "sync_held_changes",
     "sync_held_sets",
     "sync_links",
     "sync_outbox",
-    "sync_pending",
     "sync_peers",
+    "sync_pending",
     "taggings",
     "tags",
     "transactions",
@@ -411,6 +412,19 @@ sync_peers = Table(
     Column("device_id", String(16), primary_key=True),
     Column("verify_key", String(64), nullable=False),
     Column("last_seq", BigInteger, nullable=False),  # the last change set applied from this device
+)
+
+sync_held_changes = Table(
+    "sync_held_changes",
+    metadata,
+    _owner(),
+    Column("hlc", BigInteger, primary_key=True),
+    Column("device_id", String(16), primary_key=True),
+    Column("table_name", String(64), nullable=False),
+    Column("row_id", String(100), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("schema_version", String(32), nullable=False),  # the sender's
 )
 
 sync_held_sets = Table(
