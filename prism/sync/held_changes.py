@@ -59,11 +59,10 @@ def hold_changes(connection: Connection, owner_id: uuid.UUID, held: Sequence[Wir
         return
     h = sync_held_changes.c
     keys = [(change.hlc, change.device_id) for change in held]
-    present = set(
-        connection.execute(
-            select(h.hlc, h.device_id).where(h.owner_id == owner_id, tuple_(h.hlc, h.device_id).in_(keys))
-        ).tuples()
+    found = connection.execute(
+        select(h.hlc, h.device_id).where(h.owner_id == owner_id, tuple_(h.hlc, h.device_id).in_(keys))
     )
+    present = {(hlc, device) for hlc, device in found}
     rows = [
         {
             "owner_id": owner_id,
