@@ -117,3 +117,36 @@ async def test_the_relay_stores_no_plaintext(client: Client, database_url: str) 
         assert SECRET.encode() not in stored
     items = await _pull(client, account, key)
     assert SECRET.encode() not in base64.b64decode(items[0]["body"])
+
+
+async def test_relay_walk_no_route_serves_one_account_to_another_device(client: Client) -> None:
+    """Every relay route, called by a device of another account about this one, is refused."""
+    alice_key, mallory_key = nacl.signing.SigningKey.generate(), nacl.signing.SigningKey.generate()
+    alice = await _account(client, alice_key)
+    await _push(client, alice, alice_key, _sealed(alice, alice_key))
+    mallory_device = "fedcba9876543210"
+    await _account(client, mallory_key, mallory_device)
+    spec = (await client.get("/schema/openapi.json")).json()
+    walked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/relay/"):
+            continue
+        for method in operations:
+            url = path.replace("{account_id}", str(alice))
+            body = b'{"device_id": "fedcba9876543210", "verify_key": "x", "join_token": "eA=="}'
+            if path == "/relay/v1/accounts":
+                continue  # creates a new account: nothing of alice's to reach
+            if path.endswith("/kdf"):
+                # Public by design: a salt and cost parameters, no secret (docs/sync-protocol.md §8).
+                assert (await client.get(url)).status_code == 404  # alice has no keyring yet
+                walked += 1
+                continue
+            headers = sign_request(
+                mallory_key, alice, mallory_device, method=method.upper(), path=url, body=body, now=time.time()
+            )
+            response = await client.request(method.upper(), url, content=body, headers=headers)
+            walked += 1
+            assert response.status_code in {400, 404, 422}, (method, path, response.text)
+            assert str(alice) not in response.text.replace(url, "")
+    assert walked >= 6
+    assert [item["seq"] for item in await _pull(client, alice, alice_key)] == [1]
