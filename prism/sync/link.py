@@ -21,9 +21,11 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 import nacl.signing
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Text, delete, func, select, type_coerce, update
 
 from prism.domain.hlc import COUNTER_BITS, MAX_DRIFT_MS
 from prism.errors import ChangeSetRejectedError, NotFoundError
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_columns_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +103,20 @@ def seal_outbox(
     """Seal up to ``max_changes`` own changes not yet sealed into the outbox; how many."""
     link = read_link(connection, owner_id)
     c = changes.c
+    # The log's JSON is read as text and decoded by msgspec: several times faster than
+    # the driver's json.loads, and sealing a long history is mostly this decoding.
     rows = connection.execute(
-        select(c.hlc, c.device_id, c.table_name, c.row_id, c.op, c.columns)
+        select(c.hlc, c.device_id, c.table_name, c.row_id, c.op, type_coerce(c.columns, Text))
         .where(c.owner_id == owner_id, c.hlc > link.pushed_hlc, c.device_id == keys.device_id)
         .order_by(c.hlc)
         .limit(max_changes)
     ).all()
     if not rows:
         return 0
-    pending = [WireChange(r.hlc, r.device_id, r.table_name, r.row_id, r.op, dict(r.columns)) for r in rows]
+    decode = _columns_decoder.decode
+    pending = [
+        WireChange(hlc, device, table, row, op, decode(columns)) for hlc, device, table, row, op, columns in rows
+    ]
     seq = link.device_seq
     for batch in split_changes(pending):
         seq += 1
