@@ -231,7 +231,15 @@ def _serve(settings: Settings, relay_url: str | None = None) -> None:
     click.echo(f"token:  {token}")
     click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.server.host, port=settings.server.port, log_level="warning")
+        uvicorn.Config(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_level="warning",
+            # Held long-polls would otherwise delay a shutdown by up to 30 s; their
+            # devices simply pull again from another replica or after the restart.
+            timeout_graceful_shutdown=2,
+        )
     )
     if relay_url is None:
         server.run()
