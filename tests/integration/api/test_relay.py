@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import msgspec
 import nacl.signing
 import nacl.utils
 from litestar.testing import AsyncTestClient
@@ -150,3 +151,14 @@ async def test_relay_walk_no_route_serves_one_account_to_another_device(client: 
             assert str(alice) not in response.text.replace(url, "")
     assert walked >= 6
     assert [item["seq"] for item in await _pull(client, alice, alice_key)] == [1]
+
+
+async def test_a_newer_clients_set_is_filed_unread(client: Client) -> None:
+    """A relay never refuses a newer client: a later envelope version, schema version and
+    extra header fields are stored like any other set."""
+    key = nacl.signing.SigningKey.generate()
+    account = await _account(client, key)
+    header = msgspec.msgpack.encode([2, account, DEVICE_ID, "k9", "9999", 1, uuid.uuid4(), "a field from 2031"])
+    body = msgspec.msgpack.encode([header, bytes(24), bytes(48), bytes(64), "another part"])
+    assert await _push(client, account, key, body) == 1
+    assert base64.b64decode((await _pull(client, account, key))[0]["body"]) == body
