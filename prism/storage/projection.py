@@ -61,11 +61,15 @@ __all__ = [
     "rebuild_owner",
     "refresh_fx",
     "retract_cash",
+    "mark_stale",
+    "rebuild_stale",
     "run_maintenance",
 ]
 
 #: Maintenance task recorded by a revision that needs the projection rebuilt.
 REBUILD_POSITIONS = "rebuild_positions"
+#: Maintenance task of one owner whose projection a merge left stale (then its id).
+_STALE = "rebuild-positions:"
 _TAKES_OUT = frozenset({TransactionType.SELL, TransactionType.DELIVERY_OUT, TransactionType.TRANSFER})
 
 
@@ -160,27 +164,11 @@ def add_cash(
     """Add signed deltas to cash balances (cash is a sum: order does not matter)."""
     c = cash_balances.c
     for portfolio_id, currency, delta in effects:
-        found = connection.scalar(
-            select(c.balance).where(
-                c.owner_id == owner_id,
-                c.portfolio_id == portfolio_id,
-                c.currency == currency,
-            )
-        )
+        where = (c.owner_id == owner_id, c.portfolio_id == portfolio_id, c.currency == currency)
+        found = connection.scalar(select(c.balance).where(*where))
         balance = canonical_value((found or ZERO) + delta)
-        upsert(
-            connection,
-            cash_balances,
-            [
-                {
-                    "owner_id": owner_id,
-                    "portfolio_id": portfolio_id,
-                    "currency": currency,
-                    "balance": balance,
-                }
-            ],
-            ["owner_id", "portfolio_id", "currency"],
-        )
+        row = {"owner_id": owner_id, "portfolio_id": portfolio_id, "currency": currency, "balance": balance}
+        upsert(connection, cash_balances, [row], ["owner_id", "portfolio_id", "currency"])
 
 
 def retract_cash(connection: Connection, owner_id: uuid.UUID, entry: LedgerEntry) -> None:
@@ -366,21 +354,8 @@ def rebuild_asset(
 _ENTRY_COLUMNS = [
     transactions.c[name]
     for name in (
-        "id",
-        "portfolio_id",
-        "type",
-        "date",
-        "entry_order",
-        "currency",
-        "asset_id",
-        "quantity",
-        "price",
-        "amount",
-        "fee",
-        "tax",
-        "fx_rate",
-        "ratio",
-        "target_portfolio_id",
+        *("id", "portfolio_id", "type", "date", "entry_order", "currency", "asset_id", "quantity", "price"),
+        *("amount", "fee", "tax", "fx_rate", "ratio", "target_portfolio_id"),
     )
 ]
 
@@ -414,11 +389,37 @@ def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
         _save_fx(connection, owner_id, source=source, target=target, rate=fx.rate, key=fx.key)
 
 
-def run_maintenance(connection: Connection) -> None:
-    """Carry out tasks recorded by migrations (today: rebuilding the projection)."""
+def mark_stale(connection: Connection, owner_id: uuid.UUID) -> None:
+    """Record that the owner's projection lags its ledger, in the caller's transaction.
+
+    A merge of one page of a long catch-up marks instead of rebuilding (a rebuild
+    replays the whole ledger, so one per page would be quadratic); the mark is durable,
+    so a crash before :func:`rebuild_stale` is healed by :func:`run_maintenance`.
+    """
+    task = f"{_STALE}{owner_id}"
     tasks = maintenance_tasks.c
-    if connection.scalar(select(tasks.task).where(tasks.task == REBUILD_POSITIONS)) is None:
-        return
-    for owner_id in connection.execute(select(accounts.c.id)).scalars().all():
-        rebuild_owner(connection, owner_id)
-    connection.execute(delete(maintenance_tasks).where(tasks.task == REBUILD_POSITIONS))
+    if connection.scalar(select(tasks.task).where(tasks.task == task)) is None:
+        connection.execute(maintenance_tasks.insert().values(task=task, created_at=dt.datetime.now(dt.UTC)))
+
+
+def rebuild_stale(connection: Connection, owner_id: uuid.UUID) -> bool:
+    """Rebuild the owner's projection if a merge marked it stale; whether it did."""
+    tasks = maintenance_tasks.c
+    task = f"{_STALE}{owner_id}"
+    if connection.execute(delete(maintenance_tasks).where(tasks.task == task)).rowcount == 0:
+        return False
+    rebuild_owner(connection, owner_id)
+    return True
+
+
+def run_maintenance(connection: Connection) -> None:
+    """Carry out tasks recorded by migrations and by interrupted merges (rebuilds)."""
+    tasks = maintenance_tasks.c
+    if connection.scalar(select(tasks.task).where(tasks.task == REBUILD_POSITIONS)) is not None:
+        for owner_id in connection.execute(select(accounts.c.id)).scalars().all():
+            rebuild_owner(connection, owner_id)
+        connection.execute(delete(maintenance_tasks).where(tasks.task.startswith(_STALE, autoescape=True)))
+        connection.execute(delete(maintenance_tasks).where(tasks.task == REBUILD_POSITIONS))
+    stale = connection.execute(select(tasks.task).where(tasks.task.startswith(_STALE, autoescape=True))).scalars()
+    for task in stale.all():
+        rebuild_stale(connection, uuid.UUID(task.removeprefix(_STALE)))

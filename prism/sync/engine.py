@@ -29,6 +29,7 @@ from prism.errors import ChangeSetRejectedError, ConflictError, ValidationError
 from prism.storage.catalog import create_account, device_account, ensure_device_account
 from prism.storage.changes import new_device_id
 from prism.storage.engine import Database
+from prism.storage.projection import rebuild_stale
 from prism.storage.tables import accounts, changes, clock_states, sync_links
 from prism.sync.codec import read_header
 from prism.sync.keys import (
@@ -258,12 +259,14 @@ class SyncEngine:
             page = await self.relay.pull(link.relay_cursor, wait=wait)
             wait = 0.0
             if not page.items:
+                # Pages only mark the projection stale: one rebuild per catch-up, not per page.
+                await self.database.write(rebuild_stale, owner)
                 return report
             known = await self.database.read(peer_ids, owner)
             if _unknown_senders(page.items, known, self.keys.device_id):
                 await self.refresh_peers()
             items = [(item.seq, item.body) for item in page.items]
-            report.add_page(await self.database.write(apply_page, owner, self.keys, items))
+            report.add_page(await self.database.write(apply_page, owner, self.keys, items, rebuild=False))
 
     async def sync_once(self) -> SyncReport:
         """Push, then pull: one full exchange with the relay."""

@@ -269,9 +269,9 @@ class _Page:
         log.warning("change set rejected: %s", reason)
         self.report.rejected.append(reason)
 
-    def finish(self) -> None:
+    def finish(self, *, rebuild: bool) -> None:
         if self.incoming:
-            result = apply_changes(self.connection, self.owner_id, self.incoming)
+            result = apply_changes(self.connection, self.owner_id, self.incoming, rebuild=rebuild)
             self.report.changes += result.applied
             self.report.conflicts += result.conflicts
         p = sync_peers.c
@@ -285,14 +285,22 @@ class _Page:
 
 
 def apply_page(
-    connection: Connection, owner_id: uuid.UUID, keys: DeviceKeys, page: Sequence[tuple[int, bytes]]
+    connection: Connection,
+    owner_id: uuid.UUID,
+    keys: DeviceKeys,
+    page: Sequence[tuple[int, bytes]],
+    *,
+    rebuild: bool = True,
 ) -> PageReport:
-    """Verify, open and apply relay sets ``(seq, body)``, and move the cursor past them."""
+    """Verify, open and apply relay sets ``(seq, body)``, and move the cursor past them.
+
+    ``rebuild=False``: leave the projection marked stale (see ``apply_changes``).
+    """
     work = _Page(connection, owner_id, keys)
     work.drain_all()  # peers learnt since the last page may unblock held sets
     for _seq, body in page:
         work.offer(body)
-    work.finish()
+    work.finish(rebuild=rebuild)
     if page:
         connection.execute(update(sync_links).where(sync_links.c.owner_id == owner_id).values(relay_cursor=page[-1][0]))
     return work.report

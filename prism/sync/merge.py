@@ -30,7 +30,7 @@ from prism.domain.hlc import hlc_receive
 from prism.errors import ValidationError
 from prism.storage.changes import new_device_id
 from prism.storage.engine import lock_owner
-from prism.storage.projection import rebuild_owner
+from prism.storage.projection import mark_stale, rebuild_owner, rebuild_stale
 from prism.storage.tables import changes, clock_states
 from prism.sync.codec import WireChange
 from prism.sync.encode import decode_column
@@ -49,7 +49,7 @@ from prism.sync.fold import (
 from prism.sync.materialize import DEPENDENT, REFERENCED, TABLES, Batch, ident, materialize, row_clause
 from prism.sync.pending import load_pending, save_pending
 
-__all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "row_clause"]
+__all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "rebuild_stale", "row_clause"]
 
 _OPS = frozenset({"insert", "update", "delete"})
 #: Tables the positions projection is derived from.
@@ -135,8 +135,14 @@ def _settle(
     return waiting, (retry - waiting)
 
 
-def apply_changes(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange]) -> ApplyReport:
-    """Merge changes from other devices into this one, in the caller's transaction."""
+def apply_changes(
+    connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange], *, rebuild: bool = True
+) -> ApplyReport:
+    """Merge changes from other devices into this one, in the caller's transaction.
+
+    With ``rebuild=False`` the positions projection is only marked stale: a caller
+    applying many pages rebuilds it once at the end with :func:`rebuild_stale`.
+    """
     _check(incoming)
     lock_owner(connection, owner_id)  # two merges of one owner must not interleave (PostgreSQL)
     _advance_clock(connection, owner_id, incoming)
@@ -157,6 +163,10 @@ def apply_changes(connection: Connection, owner_id: uuid.UUID, incoming: Sequenc
     held = load_pending(connection, owner_id)
     waiting, appeared = _settle(connection, owner_id, folds, held)
     save_pending(connection, owner_id, held, waiting)
-    if any(table_name in _PROJECTED for table_name, _ in touched | appeared):
+    projected = any(table_name in _PROJECTED for table_name, _ in touched | appeared)
+    if not rebuild:
+        if projected:
+            mark_stale(connection, owner_id)
+    elif not rebuild_stale(connection, owner_id) and projected:  # an earlier page's mark is settled too
         rebuild_owner(connection, owner_id)
     return ApplyReport(len(fresh), len(incoming) - len(fresh), conflicts, len(waiting))

@@ -17,7 +17,7 @@ from prism.errors import ConflictError, ValidationError
 from prism.migrations import downgrade, upgrade
 from prism.storage.catalog import create_account, create_portfolio, new_asset, save_asset
 from prism.storage.engine import Database, open_database
-from prism.storage.holdings import read_cash, read_holdings
+from prism.storage.holdings import read_cash, read_holdings, recompute_cash, recompute_holdings
 from prism.storage.ledger import (
     EntryDetails,
     delete_transaction,
@@ -25,11 +25,12 @@ from prism.storage.ledger import (
     list_transactions,
     update_transaction,
 )
+from prism.storage.projection import run_maintenance
 from prism.storage.settings import get_setting, put_setting
-from prism.storage.tables import changes, sync_conflicts, sync_pending
+from prism.storage.tables import changes, maintenance_tasks, sync_conflicts, sync_pending
 from prism.sync.codec import WireChange
 from prism.sync.conflicts import list_conflicts, restore_conflict
-from prism.sync.merge import apply_changes, changes_since
+from prism.sync.merge import apply_changes, changes_since, rebuild_stale
 from tests.builders import entry, record
 
 OWNER = uuid.uuid4()
@@ -227,3 +228,56 @@ async def test_rows_held_back_before_the_pending_table_existed_are_found(
         assert await older.read(read_holdings, OWNER) == await laptop.read(read_holdings, OWNER)
     finally:
         await older.dispose()
+
+
+async def _stale_marks(database: Database) -> list[str]:
+    return list(await database.read(lambda c: c.execute(select(maintenance_tasks.c.task)).scalars().all()))
+
+
+async def _assert_projection_current(database: Database) -> None:
+    assert await database.read(read_holdings, OWNER) == await database.read(recompute_holdings, OWNER)
+    assert await database.read(read_cash, OWNER) == await database.read(recompute_cash, OWNER)
+
+
+async def test_a_merge_without_rebuild_marks_the_projection_stale_until_rebuilt(
+    pair: tuple[Database, Database], db: Database
+) -> None:
+    laptop, _ = pair
+    log = await _book(laptop)
+    await db.write(lambda c: create_account(c, "me", account_id=OWNER))
+    half = len(log) // 2
+    await db.write(apply_changes, OWNER, log[:half], rebuild=False)
+    await db.write(apply_changes, OWNER, log[half:], rebuild=False)
+    assert await _stale_marks(db) == [f"rebuild-positions:{OWNER}"]
+    assert await db.read(read_holdings, OWNER) != await db.read(recompute_holdings, OWNER)
+    assert await db.write(rebuild_stale, OWNER)
+    assert await _stale_marks(db) == []
+    await _assert_projection_current(db)
+    assert await db.read(read_holdings, OWNER) == await laptop.read(read_holdings, OWNER)
+    assert not await db.write(rebuild_stale, OWNER)  # nothing stale: nothing to do
+
+
+async def test_a_merge_that_rebuilds_settles_an_earlier_stale_mark(
+    pair: tuple[Database, Database], db: Database
+) -> None:
+    laptop, _ = pair
+    log = await _book(laptop)
+    await db.write(lambda c: create_account(c, "me", account_id=OWNER))
+    settings_only = [change for change in log if change.table == "settings"]
+    await db.write(apply_changes, OWNER, [c for c in log if c.table != "settings"], rebuild=False)
+    await db.write(apply_changes, OWNER, settings_only)  # touches nothing projected, still rebuilds
+    assert await _stale_marks(db) == []
+    await _assert_projection_current(db)
+
+
+async def test_a_stale_mark_left_by_a_crash_is_healed_by_maintenance(
+    pair: tuple[Database, Database], db: Database
+) -> None:
+    laptop, _ = pair
+    log = await _book(laptop)
+    await db.write(lambda c: create_account(c, "me", account_id=OWNER))
+    await db.write(apply_changes, OWNER, log, rebuild=False)  # the process dies before rebuild_stale
+    await db.write(run_maintenance)  # what every start runs after upgrading
+    assert await _stale_marks(db) == []
+    await _assert_projection_current(db)
+    assert await db.read(read_cash, OWNER) == await laptop.read(read_cash, OWNER)
