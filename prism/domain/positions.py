@@ -143,13 +143,13 @@ def _trade_fifo(position: Position, dq: Decimal, dv: Decimal, opened: dt.date) -
         if close == abs(lot.quantity):
             lots.pop(0)
         else:
-            lot.quantity = CONTEXT.add(lot.quantity, _sign(dq) * close)
-            lot.cost = CONTEXT.subtract(lot.cost, cost_part)
+            lot.quantity = canonical_value(CONTEXT.add(lot.quantity, _sign(dq) * close))
+            lot.cost = canonical_value(CONTEXT.subtract(lot.cost, cost_part))
         position.realized_fifo = CONTEXT.subtract(position.realized_fifo, CONTEXT.add(value_part, cost_part))
         dq = CONTEXT.subtract(dq, _sign(dq) * close)
         dv = CONTEXT.subtract(dv, value_part)
     if dq != 0:
-        lots.append(Lot(dq, dv, opened))
+        lots.append(Lot(canonical_value(dq), canonical_value(dv), opened))
 
 
 def _trade_average(position: Position, dq: Decimal, dv: Decimal) -> None:
@@ -174,13 +174,14 @@ def _trade(position: Position, entry: LedgerEntry, dq: Decimal, dv: Decimal) -> 
 
 
 def _tidy(position: Position) -> None:
+    # Lots are made canonical where they are opened or changed: re-canonicalizing every
+    # open lot after each trade made a long history quadratic. canonical_value depends
+    # only on a value, and Decimal results only on their operands' values, so where it
+    # is applied changes no digit.
     position.quantity = canonical_value(position.quantity)
     position.average_cost = canonical_value(position.average_cost)
     position.realized_fifo = canonical_value(position.realized_fifo)
     position.realized_average = canonical_value(position.realized_average)
-    for lot in position.lots:
-        lot.quantity = canonical_value(lot.quantity)
-        lot.cost = canonical_value(lot.cost)
 
 
 def _take(position: Position, entry: LedgerEntry, quantity: Decimal) -> tuple[list[Lot], Decimal]:
@@ -198,8 +199,8 @@ def _take(position: Position, entry: LedgerEntry, quantity: Decimal) -> tuple[li
         if part == lot.quantity:
             lots.pop(0)
         else:
-            lot.quantity = CONTEXT.subtract(lot.quantity, part)
-            lot.cost = CONTEXT.subtract(lot.cost, cost)
+            lot.quantity = canonical_value(CONTEXT.subtract(lot.quantity, part))
+            lot.cost = canonical_value(CONTEXT.subtract(lot.cost, cost))
         remaining = CONTEXT.subtract(remaining, part)
     held = max(position.quantity, ZERO)
     from_held = min(quantity, held)
@@ -226,7 +227,7 @@ def _give(position: Position, lots: list[Lot], average_cost: Decimal, rate: Deci
 
 def _split(position: Position, ratio: Decimal) -> None:
     for lot in position.lots:
-        lot.quantity = CONTEXT.multiply(lot.quantity, ratio)
+        lot.quantity = canonical_value(CONTEXT.multiply(lot.quantity, ratio))
     position.quantity = CONTEXT.multiply(position.quantity, ratio)
     _tidy(position)
 
@@ -245,18 +246,24 @@ def apply_to_positions(
     entry: LedgerEntry,
     position_for: Callable[[uuid.UUID, uuid.UUID], Position],
     all_positions_of_asset: Callable[[uuid.UUID], Iterable[Position]],
+    key: SortKey | None = None,
 ) -> None:
-    """Fold one entry into the positions it touches (fetched through the callables)."""
+    """Fold one entry into the positions it touches (fetched through the callables).
+
+    ``key``: the entry's ``sort_key`` when the caller has it already (a replay sorted
+    by it), sparing its text form of the id.
+    """
     asset = entry.asset_id
     if asset is None:
         return
     kind = entry.type
     rate = entry.rate
+    key = key or entry.sort_key
     if kind is T.SPLIT:
         assert entry.ratio is not None
         for position in all_positions_of_asset(asset):
             _split(position, entry.ratio)
-            position.last_key = max(position.last_key or entry.sort_key, entry.sort_key)
+            position.last_key = max(position.last_key or key, key)
         return
     position = position_for(entry.portfolio_id, asset)
     quantity = entry.quantity or ZERO
@@ -282,8 +289,8 @@ def apply_to_positions(
         lots, average = _take(position, entry, quantity)
         target = position_for(entry.target_portfolio_id, asset)
         _give(target, lots, average, rate)
-        target.last_key = entry.sort_key
-    position.last_key = entry.sort_key
+        target.last_key = key
+    position.last_key = key
 
 
 def quote_from_entry(entry: LedgerEntry) -> Quote | None:

@@ -24,7 +24,7 @@ from prism.domain.positions import (
     quote_from_entry,
 )
 
-__all__ = ["FxQuote", "LedgerState", "fx_quote_from_entry", "replay", "split_quote"]
+__all__ = ["FxQuote", "LedgerState", "fx_quote_from_entry", "replay", "replay_sorted", "split_quote"]
 
 
 @dataclass(slots=True)
@@ -35,13 +35,15 @@ class FxQuote:
     key: SortKey
 
 
-def fx_quote_from_entry(entry: LedgerEntry, base_currency: str) -> tuple[tuple[str, str], FxQuote] | None:
+def fx_quote_from_entry(
+    entry: LedgerEntry, base_currency: str, key: SortKey | None = None
+) -> tuple[tuple[str, str], FxQuote] | None:
     """The FX rate an entry reveals: its currency into its portfolio's base currency."""
     if entry.fx_rate is None or entry.currency == base_currency:
         return None
     if entry.type is TransactionType.TRANSFER and entry.asset_id is not None:
         return None  # that rate is between two portfolios' base currencies
-    return (entry.currency, base_currency), FxQuote(entry.fx_rate, entry.sort_key)
+    return (entry.currency, base_currency), FxQuote(entry.fx_rate, key or entry.sort_key)
 
 
 @dataclass(slots=True)
@@ -66,18 +68,20 @@ class LedgerState:
         """Every position of one asset, across portfolios."""
         return [p for (_, asset), p in self.positions.items() if asset == asset_id]
 
-    def apply(self, entry: LedgerEntry) -> None:
-        """Fold one entry in; entries must arrive in ledger order."""
-        apply_to_positions(entry, self.position, self.positions_of_asset)
+    def apply(self, entry: LedgerEntry, key: SortKey | None = None) -> None:
+        """Fold one entry in; entries must arrive in ledger order (``key``: its sort key, if known)."""
+        apply_to_positions(entry, self.position, self.positions_of_asset, key)
+        cash = self.cash
         for portfolio, currency, delta in cash_effects(entry):
-            key = (portfolio, currency)
-            self.cash[key] = canonical_value(CONTEXT.add(self.cash.get(key, Decimal(0)), delta))
+            at = (portfolio, currency)
+            found = cash.get(at)
+            cash[at] = canonical_value(delta if found is None else CONTEXT.add(found, delta))
         quote = quote_from_entry(entry)
         if quote is not None and entry.asset_id is not None:
             self.quotes[entry.asset_id] = quote
         if entry.type is TransactionType.SPLIT and entry.asset_id in self.quotes:
             self.quotes[entry.asset_id] = split_quote(self.quotes[entry.asset_id], entry)
-        fx = fx_quote_from_entry(entry, self.base_currencies[entry.portfolio_id])
+        fx = fx_quote_from_entry(entry, self.base_currencies[entry.portfolio_id], key)
         if fx is not None:
             self.fx[fx[0]] = fx[1]
 
@@ -90,7 +94,17 @@ def split_quote(quote: Quote, entry: LedgerEntry) -> Quote:
 
 def replay(entries: Iterable[LedgerEntry], base_currencies: dict[uuid.UUID, str]) -> LedgerState:
     """Recompute everything from the ledger, in ledger order."""
+    return replay_sorted(sorted(((entry.sort_key, entry) for entry in entries), key=_first), base_currencies)
+
+
+def _first(pair: tuple[SortKey, LedgerEntry]) -> SortKey:
+    return pair[0]
+
+
+def replay_sorted(keyed: Iterable[tuple[SortKey, LedgerEntry]], base_currencies: dict[uuid.UUID, str]) -> LedgerState:
+    """Recompute everything from ``(sort_key, entry)`` pairs already in ledger order."""
     state = LedgerState(base_currencies)
-    for entry in sorted(entries, key=lambda e: e.sort_key):
-        state.apply(entry)
+    apply = state.apply
+    for key, entry in keyed:
+        apply(entry, key)
     return state

@@ -35,10 +35,10 @@ from prism.domain.positions import (
     apply_to_positions,
     quote_from_entry,
 )
-from prism.domain.replay import LedgerState, fx_quote_from_entry, replay, split_quote
+from prism.domain.replay import LedgerState, fx_quote_from_entry, replay_sorted, split_quote
 from prism.errors import InsufficientHoldingsError
 from prism.storage.engine import lock_owner
-from prism.storage.entries import entry_from_row, load_base_currencies, load_entries
+from prism.storage.entries import load_base_currencies, load_entries
 from prism.storage.statements import upsert
 from prism.storage.tables import (
     accounts,
@@ -360,13 +360,24 @@ _ENTRY_COLUMNS = [
 ]
 
 
-def _load_ledger(connection: Connection, owner_id: uuid.UUID) -> list[LedgerEntry]:
-    """Every live entry of an owner, in ledger order (what ``load_entries`` returns)."""
+_TYPES = {kind.value: kind for kind in TransactionType}
+
+
+def _load_ledger(connection: Connection, owner_id: uuid.UUID) -> list[tuple[SortKey, LedgerEntry]]:
+    """Every live entry of an owner with its sort key, in ledger order (``load_entries``'s)."""
     t = transactions.c
     result = connection.execute(select(*_ENTRY_COLUMNS).where(t.owner_id == owner_id, t.deleted_at.is_(None)))
-    entries = [entry_from_row(row) for row in result.mappings()]
-    entries.sort(key=lambda e: e.sort_key)
-    return entries
+    # Plain tuples in LedgerEntry's field order, each key made once: a replay reuses it.
+    keyed = []
+    for ident, portfolio, kind, date, order, *rest in result.all():
+        entry = LedgerEntry(ident, portfolio, _TYPES[kind], date, order, *rest)
+        keyed.append(((date, order, str(ident)), entry))
+    keyed.sort(key=_first)
+    return keyed
+
+
+def _first(pair: tuple[SortKey, LedgerEntry]) -> SortKey:
+    return pair[0]
 
 
 def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
@@ -374,15 +385,15 @@ def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
     lock_owner(connection, owner_id)
     for table in (positions, cash_balances, asset_states, fx_rates):
         connection.execute(delete(table).where(table.c.owner_id == owner_id))
-    entries = _load_ledger(connection, owner_id)
-    state = replay(entries, load_base_currencies(connection, owner_id))
+    keyed = _load_ledger(connection, owner_id)
+    state = replay_sorted(keyed, load_base_currencies(connection, owner_id))
     _save_positions(connection, owner_id, state.positions.values())
     cash_rows = [
         {"owner_id": owner_id, "portfolio_id": pf, "currency": ccy, "balance": balance}
         for (pf, ccy), balance in state.cash.items()
     ]
     upsert(connection, cash_balances, cash_rows, ["owner_id", "portfolio_id", "currency"])
-    last = {entry.asset_id: entry.sort_key for entry in entries if entry.asset_id is not None}
+    last = {entry.asset_id: key for key, entry in keyed if entry.asset_id is not None}
     state_rows = [_asset_state_values(owner_id, a, key, state.quotes.get(a)) for a, key in last.items()]
     upsert(connection, asset_states, state_rows, ["owner_id", "asset_id"])
     for (source, target), fx in state.fx.items():
