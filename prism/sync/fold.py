@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import Connection, bindparam, func, select
 
 from prism.domain.ids import new_id
@@ -50,6 +51,7 @@ Bounds = tuple[int, int]
 #: Keys per query: far below both databases' bound-parameter limits (32,766).
 CHUNK = 2000
 T = TypeVar("T")
+_json = msgspec.json.Encoder()
 
 _LOG_ORDER = ("owner_id", "hlc", "device_id", "table_name", "row_id", "op", "columns")
 _owner = bindparam("owner_id", type_=Id())
@@ -108,8 +110,10 @@ def log_changes(connection: Connection, owner_id: uuid.UUID, fresh: Sequence[Wir
         sql, order = sqlite_insert(connection, changes)
         assert order == _LOG_ORDER, order  # the tuples below are in the table's column order
         owner = stored(connection, changes.c.owner_id)(owner_id)
-        as_json = stored(connection, changes.c.columns)
-        rows = [(owner, c.hlc, c.device_id, c.table, c.row_id, c.op, as_json(c.columns)) for c in fresh]
+        # msgspec writes the same JSON values as the column's json.dumps, several times
+        # faster (compact, UTF-8 as is); every reader parses the text, none compares it.
+        encode = _json.encode
+        rows = [(owner, c.hlc, c.device_id, c.table, c.row_id, c.op, encode(c.columns).decode()) for c in fresh]
         connection.exec_driver_sql(sql, rows)
         return
     values = [
