@@ -48,6 +48,8 @@ def _report_line(report: SyncReport) -> str:
         parts.append(f"{report.conflicts} conflict(s) kept (see /api/v1/sync/conflicts)")
     if report.held_sets:
         parts.append(f"{report.held_sets} set(s) held for missing predecessors")
+    if report.held_changes:
+        parts.append(f"{report.held_changes} change(s) from a newer Prism kept until you upgrade")
     if report.rejected:
         parts.append(f"[red]{len(report.rejected)} set(s) rejected[/red]")
     return "; ".join(parts)

@@ -32,6 +32,7 @@ from prism.storage.engine import Database
 from prism.storage.projection import rebuild_stale
 from prism.storage.tables import accounts, changes, clock_states, sync_links
 from prism.sync.codec import read_header
+from prism.sync.held_changes import release_held_changes
 from prism.sync.keys import (
     MIN_PASSPHRASE,
     DeviceKeys,
@@ -184,6 +185,7 @@ class SyncReport:
     applied_changes: int = 0
     conflicts: int = 0
     held_sets: int = 0
+    held_changes: int = 0
     rejected: list[str] = field(default_factory=list)
 
     def add_page(self, page: PageReport) -> None:
@@ -192,6 +194,7 @@ class SyncReport:
         self.applied_changes += page.changes
         self.conflicts += page.conflicts
         self.held_sets += page.held
+        self.held_changes += page.held_changes
         self.rejected.extend(page.rejected)
 
 
@@ -254,6 +257,8 @@ class SyncEngine:
         owner = self.keys.owner_id
         if await self.database.read(held_devices, owner) - await self.database.read(peer_ids, owner):
             await self.refresh_peers()
+        # Changes from a newer schema kept earlier apply once this build understands them.
+        await self.database.write(release_held_changes, owner)
         while True:
             link = await self.database.read(read_link, owner)
             page = await self.relay.pull(link.relay_cursor, wait=wait)

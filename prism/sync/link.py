@@ -32,6 +32,7 @@ from prism.errors import ChangeSetRejectedError, NotFoundError
 from prism.storage.changes import new_device_id
 from prism.storage.tables import changes, clock_states, sync_held_sets, sync_links, sync_outbox, sync_peers
 from prism.sync.codec import ChangeSetHeader, WireChange, read_header, seal, split_changes, unseal
+from prism.sync.held_changes import hold_changes, split_known
 from prism.sync.keys import DeviceKeys
 from prism.sync.merge import apply_changes
 
@@ -172,6 +173,7 @@ class PageReport:
     changes: int = 0
     conflicts: int = 0
     held: int = 0
+    held_changes: int = 0  # for tables, columns or operations of a newer schema
     rejected: list[str] = field(default_factory=list)
 
 
@@ -200,6 +202,7 @@ class _Page:
         held = connection.execute(select(h.device_id, h.device_seq, h.body).where(h.owner_id == owner_id))
         self.held = {(d, int(s)): bytes(b) for d, s, b in held}
         self.incoming: list[WireChange] = []
+        self.newer_schema: list[tuple[str, list[WireChange]]] = []  # (sender's version, changes to hold)
         self.report = PageReport()
 
     def offer(self, body: bytes) -> None:
@@ -231,7 +234,7 @@ class _Page:
 
     def _open(self, device_id: str, peer: _Peer, body: bytes) -> None:
         try:
-            _, incoming = unseal(
+            header, incoming = unseal(
                 body,
                 account_id=self.keys.account_id,
                 verify_key=self._verify[device_id],
@@ -243,7 +246,10 @@ class _Page:
         except ChangeSetRejectedError as error:
             self._reject(f"{device_id}: {error}")
             return
-        self.incoming.extend(incoming)
+        now, held = split_known(incoming)
+        self.incoming.extend(now)
+        if held:
+            self.newer_schema.append((header.schema_version, held))
         peer.last_seq += 1
         peer.changed = True
         self.report.applied_sets += 1
@@ -270,6 +276,9 @@ class _Page:
         self.report.rejected.append(reason)
 
     def finish(self, *, rebuild: bool) -> None:
+        for version, held in self.newer_schema:
+            hold_changes(self.connection, self.owner_id, held, version)
+            self.report.held_changes += len(held)
         if self.incoming:
             result = apply_changes(self.connection, self.owner_id, self.incoming, rebuild=rebuild)
             self.report.changes += result.applied

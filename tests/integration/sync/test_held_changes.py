@@ -12,10 +12,13 @@ from prism.storage.catalog import create_account
 from prism.storage.engine import Database
 from prism.storage.ledger import get_transaction
 from prism.storage.tables import sync_held_changes
-from prism.sync.codec import WireChange
+from prism.sync.codec import ChangeSetHeader, WireChange, seal
 from prism.sync.held_changes import CURRENT_SCHEMA, hold_changes, release_held_changes, split_known
+from prism.sync.link import apply_page
 from prism.sync.merge import apply_changes
 from tests.builders import make_book
+from tests.integration.sync.conftest import DeviceFactory, Relay
+from tests.integration.sync.test_rejections import _pair
 
 DEVICE = "feedfacecafebeef"
 #: The schema of a Prism release before transactions had notes (one column fewer).
@@ -72,3 +75,22 @@ async def test_a_fully_known_change_is_never_held(db: Database) -> None:
     change = WireChange(1, DEVICE, "settings", "ui.theme", "insert", {"value_type": "string", "value": "dark"})
     assert split_known([change]) == ([change], [])
     assert owner is not None
+
+
+async def test_a_pulled_set_from_a_newer_device_is_kept_not_refused(relay: Relay, make_device: DeviceFactory) -> None:
+    _laptop, laptop_keys, phone, phone_keys = await _pair(relay, make_device)
+    last = await phone.database.read(
+        lambda c: c.exec_driver_sql(
+            "SELECT last_seq FROM sync_peers WHERE device_id = ?", (laptop_keys.device_id,)
+        ).scalar()
+    )
+    now = time.time_ns() // 1_000_000 << 16
+    header = ChangeSetHeader(
+        1, laptop_keys.account_id, laptop_keys.device_id, laptop_keys.key_id, "0042", last + 1, uuid.uuid4()
+    )
+    change = WireChange(now, laptop_keys.device_id, "watchlists", str(uuid.uuid4()), "insert", {"name": "Later"})
+    body = seal(header, [change], data_key=laptop_keys.data_key, signing_key=laptop_keys.signing_key)
+    report = await phone.database.write(apply_page, phone_keys.owner_id, phone_keys, [(99, body)])
+    assert report.held_changes == 1
+    assert report.rejected == []
+    assert report.applied_sets == 1  # the stream goes on: the next set is not held behind it

@@ -74,8 +74,11 @@ def _writing(data_dir: Path) -> Callable[[], bool]:
 
     def holds_lock() -> bool:
         with contextlib.closing(sqlite3.connect(data_dir / "prism.db", timeout=0)) as connection:
-            if connection.execute("SELECT count(*) FROM sync_links").fetchone() == (0,):
-                return False
+            try:
+                if connection.execute("SELECT count(*) FROM sync_links").fetchone() == (0,):
+                    return False
+            except sqlite3.OperationalError:
+                return False  # still being created or migrated: not linked yet
             try:
                 connection.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
