@@ -32,7 +32,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,7 +46,7 @@ from prism.storage.changes import wire_value
 from prism.storage.engine import Database, open_database
 from prism.storage.entries import entry_values
 from prism.storage.holdings import read_holdings
-from prism.storage.tables import changes
+from prism.storage.tables import changes, clock_states
 from prism.sync.engine import SyncEngine, create_sync_account, join_sync_account
 from prism.sync.link import device_id_of
 
@@ -101,7 +101,12 @@ async def _device_a(database: Database, count: int) -> uuid.UUID:
 
     owner, portfolios, assets, device = await database.write(setup)
     entries = _entries(portfolios, assets, count)
-    base = (time.time_ns() // 1_000_000 - 60_000) << 16
+    # After the captured set-up (a ledger entry is written after its portfolio and asset),
+    # and the clock advanced past them as a device's own writes would.
+    last = await database.read(
+        lambda c: c.scalar(select(clock_states.c.last_hlc).where(clock_states.c.owner_id == owner))
+    )
+    base = int(last) + 1
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"device A: logging {count:,} transactions", total=count)
         for start in range(0, count, 20_000):
@@ -112,6 +117,10 @@ async def _device_a(database: Database, count: int) -> uuid.UUID:
                 rows.append({"owner_id": owner, "hlc": base + n, "device_id": device, **row})
             await database.write(lambda c, rows=rows: c.execute(changes.insert(), rows))
             progress.advance(task, len(rows))
+    top = base + count
+    await database.write(
+        lambda c: c.execute(update(clock_states).where(clock_states.c.owner_id == owner).values(last_hlc=top))
+    )
     return owner
 
 
