@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import signal
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from prism.cli.terminal import console, run_async
+from prism.cli.terminal import console, progress_bar, run_async
 from prism.client.relay import RelayClient
 from prism.config import Settings
 from prism.errors import NotFoundError
@@ -55,6 +56,18 @@ def _report_line(report: SyncReport) -> str:
     return "; ".join(parts)
 
 
+@contextlib.contextmanager
+def _pull_progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over the relay's sequence numbers, shown once a pull has pages."""
+    with progress_bar() as bar:
+        task = bar.add_task("applying change sets", total=None)
+
+        def show(cursor: int, head: int) -> None:
+            bar.update(task, completed=cursor, total=head)
+
+        yield show
+
+
 async def _linked(database: Database, settings: Settings) -> tuple[DeviceKeys, Link]:
     keys = load_device_keys(settings.sync_keys_path)
     owner = await database.read(device_account)
@@ -81,7 +94,9 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
             async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
                 engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
                 if mode == "once":
-                    console.print(_report_line(await engine.sync_once()))
+                    with _pull_progress() as show:
+                        report = await engine.sync_once(progress=show)
+                    console.print(_report_line(report))
                     return
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
@@ -145,8 +160,8 @@ def sync_join(settings: Settings, relay_url: str, account_id: uuid.UUID, passphr
                     passphrase=passphrase,
                     keys_path=settings.sync_keys_path,
                 )
-                with console.status("fetching the account's history"):
-                    return await SyncEngine(database, keys, relay).sync_once()
+                with _pull_progress() as show:
+                    return await SyncEngine(database, keys, relay).sync_once(progress=show)
         finally:
             await database.dispose()
 

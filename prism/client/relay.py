@@ -48,6 +48,7 @@ class PullPage(msgspec.Struct, frozen=True):
 
     items: list[StoredSet]
     next_cursor: str | None = None
+    head: int = 0  # the account's latest sequence (0 from relays that do not say)
 
 
 class KeyringEntry(msgspec.Struct, frozen=True):

@@ -251,8 +251,16 @@ class SyncEngine:
                 verified.append((device_id, verify_key))
         await self.database.write(remember_peers, self.keys.owner_id, verified)
 
-    async def pull(self, wait: float = 0.0, report: SyncReport | None = None) -> SyncReport:
-        """Fetch and apply every set after the cursor; with ``wait``, long-poll for the first."""
+    async def pull(
+        self,
+        wait: float = 0.0,
+        report: SyncReport | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SyncReport:
+        """Fetch and apply every set after the cursor; with ``wait``, long-poll for the first.
+
+        ``progress(cursor, head)`` is called after each page.
+        """
         report = report or SyncReport()
         owner = self.keys.owner_id
         if await self.database.read(held_devices, owner) - await self.database.read(peer_ids, owner):
@@ -272,11 +280,13 @@ class SyncEngine:
                 await self.refresh_peers()
             items = [(item.seq, item.body) for item in page.items]
             report.add_page(await self.database.write(apply_page, owner, self.keys, items, rebuild=False))
+            if progress is not None:
+                progress(items[-1][0], max(page.head, items[-1][0]))
 
-    async def sync_once(self) -> SyncReport:
+    async def sync_once(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Push, then pull: one full exchange with the relay."""
         report = await self.push()
-        return await self.pull(report=report)
+        return await self.pull(report=report, progress=progress)
 
     async def watch(self, stop: asyncio.Event, on_report: Callable[[SyncReport], None] | None = None) -> None:
         """Push local writes as they happen and apply remote sets as they arrive, until ``stop``."""

@@ -36,6 +36,7 @@ __all__ = [
     "put_card",
     "put_keyring",
     "register_account",
+    "head_seq",
     "sets_after",
     "store_set",
     "verify_request",
@@ -230,3 +231,9 @@ def sets_after(
         found.append((int(seq), bytes(body)))
         size += len(body)
     return found
+
+
+def head_seq(connection: Connection, account_id: uuid.UUID) -> int:
+    """The account's latest sequence number (0 before the first set)."""
+    s = relay_sets.c
+    return int(connection.scalar(select(func.coalesce(func.max(s.seq), 0)).where(s.account_id == account_id)) or 0)

@@ -20,6 +20,7 @@ from prism.api.state import state_of
 from prism.errors import ValidationError
 from prism.storage.identity import count_attempt
 from prism.sync.relay import (
+    head_seq,
     join_device,
     keyring_kdf,
     list_devices,
@@ -67,6 +68,7 @@ class SetPage(msgspec.Struct, kw_only=True):
 
     items: list[StoredSet]
     next_cursor: str | None = None
+    head: int = 0  # the account's latest sequence: how far a device still has to go
 
 
 class Keyring(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -154,7 +156,8 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
         await state.relay_bell.wait(account, wait)
         found = await state.database.read(sets_after, account, after)
     items = [StoredSet(seq=seq, body=body) for seq, body in found]
-    return SetPage(items=items, next_cursor=str(items[-1].seq) if items else None)
+    head = await state.database.read(head_seq, account)
+    return SetPage(items=items, next_cursor=str(items[-1].seq) if items else None, head=max(head, after))
 
 
 @put("/keyring", tags=["relay"], summary="Store the passphrase-wrapped data key (signed request)", security=[])

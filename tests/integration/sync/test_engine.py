@@ -61,7 +61,11 @@ async def test_a_second_device_joins_with_the_passphrase_and_gets_everything(
 
     phone_keys = await _join(relay, phone, laptop_keys.account_id)
     assert phone_keys.owner_id == owner
-    await _sync(relay, phone, phone_keys)
+    seen: list[tuple[int, int]] = []
+    async with relay.client() as client:
+        await SyncEngine(phone.database, phone_keys, client).sync_once(progress=lambda *at: seen.append(at))
+    assert seen
+    assert seen[-1][0] == seen[-1][1]  # the progress bar ends full: the cursor reached the relay's head
 
     assert await phone.database.read(read_holdings, owner) == await laptop.database.read(read_holdings, owner)
     assert await phone.database.read(read_cash, owner) == await laptop.database.read(read_cash, owner)
