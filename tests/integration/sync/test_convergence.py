@@ -1,7 +1,7 @@
 """Devices that exchange their change logs converge: same rows, same holdings.
 
 Three to five device databases of one account make random edits (portfolios, shared
-assets, deposits, buys, sells, edits, deletes, a contested setting) and exchange logs
+assets, deposits, buys, sells, splits, edits, deletes, a contested setting) and exchange logs
 in random pairs, in shuffled order, with duplicates, some exchanges never happening
 (partitions). After a final exchange every device must hold identical synced rows and
 identical holdings and cash.
@@ -45,7 +45,7 @@ from prism.storage.tables import SYNCED_TABLES
 from prism.sync.merge import apply_changes, changes_since
 from tests.builders import ISINS, entry
 
-ACTIONS = ["portfolio", "asset", "deposit", "buy", "buy", "sell", "edit", "delete", "setting", "sync", "sync"]
+ACTIONS = ["portfolio", "asset", "deposit", "buy", "buy", "sell", "split", "edit", "delete", "setting", "sync", "sync"]
 steps = st.lists(
     st.tuples(st.sampled_from(ACTIONS), st.integers(0, 4), st.integers(0, 4), st.integers(1, 50)),
     min_size=5,
@@ -76,6 +76,10 @@ def _act(connection: Connection, owner: uuid.UUID, action: str, pick: int, amoun
         return
     asset = assets[pick % len(assets)]
     day = f"2024-02-{amount % 28 + 1:02d}"
+    if action == "split":
+        ratio = "2" if amount % 2 else "0.5"
+        record_transaction(connection, owner, entry(portfolio, "split", day, asset_id=asset, ratio=ratio))
+        return
     if action in ("buy", "sell"):
         record_transaction(
             connection,

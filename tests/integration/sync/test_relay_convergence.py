@@ -1,7 +1,7 @@
 """Devices converge through a real relay, on SQLite and on PostgreSQL.
 
 Three to five devices of one sync account (the first creates it, the others join with
-the passphrase) make random edits (inserts, updates, deletes, sells, a contested
+the passphrase) make random edits (inserts, updates, deletes, sells, splits, a contested
 setting). At random moments some of them sync (the rest are partitioned away): each
 pushes through the relay, then receives a random subset of the relay's sets,
 duplicated and reordered, as a flaky network might deliver them. After a final
@@ -30,7 +30,7 @@ from prism.sync.link import apply_page
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Relay
 from tests.integration.sync.test_convergence import _act, _rows
 
-ACTIONS = ["portfolio", "asset", "deposit", "buy", "buy", "sell", "edit", "delete", "setting", "sync", "sync"]
+ACTIONS = ["portfolio", "asset", "deposit", "buy", "buy", "sell", "split", "edit", "delete", "setting", "sync", "sync"]
 steps = st.lists(
     st.tuples(st.sampled_from(ACTIONS), st.integers(0, 4), st.integers(0, 4), st.integers(1, 50)),
     min_size=5,
