@@ -30,6 +30,7 @@ from prism.storage.projection import (
     add_cash,
     apply_entry,
     rebuild_asset,
+    rebuild_stale,
     refresh_fx,
     retract_cash,
 )
@@ -159,6 +160,8 @@ def record_transaction(
 ) -> StoredTransaction:
     """Store a new entry and fold it into the projection."""
     lock_owner(connection, owner_id)
+    # Mid-catch-up the projection may be marked stale; local rules (oversell) need it true.
+    rebuild_stale(connection, owner_id)
     bases = _check_references(connection, owner_id, entry)
     stamp = now or dt.datetime.now(dt.UTC)
     values = {
@@ -228,6 +231,8 @@ def update_transaction(
 ) -> StoredTransaction:
     """Replace a live transaction's values; its id and its place among same-day entries stay."""
     lock_owner(connection, owner_id)
+    # Mid-catch-up the projection may be marked stale; local rules (oversell) need it true.
+    rebuild_stale(connection, owner_id)
     row = _live_row(connection, owner_id, entry.id)
     old = entry_from_row(row)
     entry = dataclasses.replace(entry, entry_order=old.entry_order)
@@ -257,6 +262,8 @@ def delete_transaction(
 ) -> None:
     """Soft-delete a transaction (a tombstone, so the delete can sync)."""
     lock_owner(connection, owner_id)
+    # Mid-catch-up the projection may be marked stale; local rules (oversell) need it true.
+    rebuild_stale(connection, owner_id)
     row = _live_row(connection, owner_id, transaction_id)
     stamp = now or dt.datetime.now(dt.UTC)
     t = transactions.c
