@@ -47,7 +47,8 @@ from prism.storage.engine import Database, open_database
 from prism.storage.entries import entry_values
 from prism.storage.holdings import read_holdings
 from prism.storage.tables import changes, clock_states
-from prism.sync.engine import SyncEngine, create_sync_account, join_sync_account
+from prism.sync.engine import SyncEngine
+from prism.sync.enrol import create_sync_account, join_sync_account
 from prism.sync.link import device_id_of
 
 console = Console()

@@ -17,12 +17,12 @@ import msgspec
 
 from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.sync import sync, watch_beside
-from prism.cli.terminal import console, progress_bar, run_async
+from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.config import Settings, load_settings, normalize_database_url
 from prism.demo import create_demo_book
 from prism.domain.holdings import CostMethod
 from prism.errors import PrismError
-from prism.migrations import current_revision, downgrade, head_revision, open_upgraded, upgrade, upgrade_device
+from prism.migrations import current_revision, downgrade, head_revision, upgrade, upgrade_device
 from prism.reports import cash_line, holdings_table, summary_table
 from prism.storage.catalog import device_account, list_assets, list_portfolios
 from prism.storage.engine import Database, open_database
@@ -111,8 +111,7 @@ def db_rebuild(settings: Settings) -> None:
     """Recompute the positions projection of every account from its ledger."""
 
     async def run() -> int:
-        database = await open_upgraded(settings.database)
-        try:
+        async with upgraded_store(settings) as database:
             owners = await database.read(lambda c: list(c.execute(accounts.select()).scalars()))
             with progress_bar() as progress:
                 task = progress.add_task("rebuilding positions", total=len(owners))
@@ -120,8 +119,6 @@ def db_rebuild(settings: Settings) -> None:
                     await database.write(rebuild_owner, owner)
                     progress.advance(task)
             return len(owners)
-        finally:
-            await database.dispose()
 
     console.print(f"rebuilt the projection of {run_async(run())} account(s)")
 
@@ -142,8 +139,7 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
     """Create a sample portfolio in an empty device database, show it, and serve it."""
 
     async def run() -> None:
-        database = await open_upgraded(settings.database)
-        try:
+        async with upgraded_store(settings) as database:
             if await database.read(device_account) is not None:
                 console.print("[yellow]the database already holds an account; using it[/yellow]")
             else:
@@ -160,8 +156,6 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
                     f"{len(book.portfolios)} portfolios"
                 )
             await _show_summary(database)
-        finally:
-            await database.dispose()
 
     console.print(f"database: {settings.database.sqlite_path or settings.database.url}")
     run_async(run())
@@ -177,11 +171,8 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
     """Show what the device's account holds, per portfolio."""
 
     async def run() -> None:
-        database = await open_upgraded(settings.database)
-        try:
+        async with upgraded_store(settings) as database:
             await _show_holdings(database, CostMethod(method), portfolio_name)
-        finally:
-            await database.dispose()
 
     run_async(run())
 

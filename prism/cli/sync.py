@@ -19,15 +19,15 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from prism.cli.terminal import console, progress_bar, run_async
+from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.client.relay import RelayClient
 from prism.config import Settings
 from prism.errors import NotFoundError
-from prism.migrations import open_upgraded
 from prism.storage.catalog import device_account
 from prism.storage.engine import Database
 from prism.sync.conflicts import list_conflicts
-from prism.sync.engine import SyncEngine, SyncReport, create_sync_account, join_sync_account
+from prism.sync.engine import SyncEngine, SyncReport
+from prism.sync.enrol import create_sync_account, join_sync_account
 from prism.sync.keys import DeviceKeys, load_device_keys
 from prism.sync.link import Link, held_devices, outbox_size, peer_ids, read_link
 
@@ -88,8 +88,7 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
     settings: Settings = context.obj
 
     async def run() -> None:
-        database = await open_upgraded(settings.database)
-        try:
+        async with upgraded_store(settings) as database:
             keys, link = await _linked(database, settings)
             async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
                 engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
@@ -104,8 +103,6 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
                     loop.add_signal_handler(signum, stop.set)
                 console.print(f"syncing with {link.relay_url}; Ctrl-C stops")
                 await engine.watch(stop, on_report=lambda r: console.print(_report_line(r)))
-        finally:
-            await database.dispose()
 
     run_async(run())
 
@@ -119,19 +116,15 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
     passphrase = _passphrase(passphrase_file, confirm=True)
 
     async def run() -> DeviceKeys:
-        database = await open_upgraded(settings.database)
-        try:
-            async with RelayClient(relay_url) as relay:
-                return await create_sync_account(
-                    database,
-                    relay,
-                    relay_url=relay_url,
-                    passphrase=passphrase,
-                    settings=settings.sync,
-                    keys_path=settings.sync_keys_path,
-                )
-        finally:
-            await database.dispose()
+        async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
+            return await create_sync_account(
+                database,
+                relay,
+                relay_url=relay_url,
+                passphrase=passphrase,
+                settings=settings.sync,
+                keys_path=settings.sync_keys_path,
+            )
 
     keys = run_async(run())
     console.print(f"[green]sync account created[/green]: {keys.account_id}")
@@ -149,21 +142,17 @@ def sync_join(settings: Settings, relay_url: str, account_id: uuid.UUID, passphr
     passphrase = _passphrase(passphrase_file, confirm=False)
 
     async def run() -> SyncReport:
-        database = await open_upgraded(settings.database)
-        try:
-            async with RelayClient(relay_url) as relay:
-                keys = await join_sync_account(
-                    database,
-                    relay,
-                    relay_url=relay_url,
-                    account_id=account_id,
-                    passphrase=passphrase,
-                    keys_path=settings.sync_keys_path,
-                )
-                with _pull_progress() as show:
-                    return await SyncEngine(database, keys, relay).sync_once(progress=show)
-        finally:
-            await database.dispose()
+        async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
+            keys = await join_sync_account(
+                database,
+                relay,
+                relay_url=relay_url,
+                account_id=account_id,
+                passphrase=passphrase,
+                keys_path=settings.sync_keys_path,
+            )
+            with _pull_progress() as show:
+                return await SyncEngine(database, keys, relay).sync_once(progress=show)
 
     report = run_async(run())
     console.print(f"[green]joined[/green]: {_report_line(report)}")
@@ -175,8 +164,7 @@ def sync_status(settings: Settings) -> None:
     """Where this device stands with its relay."""
 
     async def run() -> Table:
-        database = await open_upgraded(settings.database)
-        try:
+        async with upgraded_store(settings) as database:
             keys, link = await _linked(database, settings)
             owner = keys.owner_id
             table = Table(title="sync", show_header=False)
@@ -191,20 +179,15 @@ def sync_status(settings: Settings) -> None:
             table.add_row("held sets from", ", ".join(sorted(held)) or "none")
             table.add_row("open conflicts", str(len(await database.read(list_conflicts, owner))))
             return table
-        finally:
-            await database.dispose()
 
     console.print(run_async(run()))
 
 
 async def watch_beside(settings: Settings, relay_url: str | None, stop: asyncio.Event) -> None:
     """Run the sync engine until ``stop`` (``prism serve --relay``)."""
-    database = await open_upgraded(settings.database)
-    try:
+    async with upgraded_store(settings) as database:
         keys, link = await _linked(database, settings)
         async with RelayClient(relay_url or link.relay_url) as relay:
             engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
             with contextlib.suppress(asyncio.CancelledError):
                 await engine.watch(stop)
-    finally:
-        await database.dispose()

@@ -9,7 +9,8 @@ import pytest
 from prism.client.errors import RequestRejectedError
 from prism.storage.catalog import list_portfolios
 from prism.storage.holdings import read_cash, read_holdings
-from prism.sync.engine import SyncEngine, create_sync_account, join_sync_account
+from prism.sync.engine import SyncEngine
+from prism.sync.enrol import create_sync_account, join_sync_account
 from prism.sync.keys import DeviceKeys
 from tests.builders import entry, make_book, record
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Device, DeviceFactory, Relay

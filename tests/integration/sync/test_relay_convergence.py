@@ -24,7 +24,8 @@ from prism.config import DatabaseSettings
 from prism.errors import ConflictError, InsufficientHoldingsError
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
-from prism.sync.engine import SyncEngine, create_sync_account, join_sync_account
+from prism.sync.engine import SyncEngine
+from prism.sync.enrol import create_sync_account, join_sync_account
 from prism.sync.keys import DeviceKeys
 from prism.sync.link import apply_page
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Relay
