@@ -29,6 +29,7 @@ from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
 from prism.storage.projection import rebuild_owner
 from prism.storage.tables import accounts
+from prism.sync.keys import load_device_keys
 
 __all__ = ["main"]
 
@@ -207,6 +208,8 @@ def _with_server(settings: Settings, **changes: Any) -> Settings:
 
 
 def _serve(settings: Settings, relay_url: str | None = None) -> None:
+    if relay_url is not None and load_device_keys(settings.sync_keys_path) is None:
+        raise click.ClickException("this device is not linked to a relay: run `prism sync init` or `prism sync join`")
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
     from prism.api import create_app  # noqa: PLC0415 - keep other commands' start-up light

@@ -80,3 +80,11 @@ def test_token_show_is_stable_and_rotate_replaces_it(tmp_path: Path) -> None:
     assert rotated != first
     assert len(rotated.strip()) >= 40
     assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
+
+
+def test_sync_commands_on_an_unlinked_device_say_what_to_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'prism.db'}"
+    for command in (["sync"], ["sync", "status"], ["serve", "--relay", "http://127.0.0.1:9"]):
+        code, output = _prism(*command, database_url=url, tmp_path=tmp_path)
+        assert code == 1, (command, output)
+        assert "prism sync init" in output
