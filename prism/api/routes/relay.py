@@ -35,6 +35,7 @@ from prism.sync.relay import put_keyring as store_keyring
 __all__ = ["devices", "join", "kdf", "pull", "push", "put_device_card", "put_keyring", "register"]
 
 MAX_WAIT_SECONDS = 30.0
+MAX_SET_BYTES = (1 << 20) + (16 << 10)
 
 
 class Registration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -134,7 +135,15 @@ async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]
     return Registered(account_id=account)
 
 
-@post("/push", tags=["relay"], summary="Store a sealed change set (signed request)", security=[])
+@post(
+    "/push",
+    tags=["relay"],
+    summary="Store a sealed change set (signed request)",
+    security=[],
+    # A padded set is at most 1 MiB (docs/sync-protocol.md §4) plus its envelope, whatever
+    # the app's general limit for request bodies.
+    request_max_body_size=MAX_SET_BYTES,
+)
 async def push(request: Request[Any, Any, Any]) -> Pushed:
     """File the request body, a sealed change set; the same set twice answers one sequence."""
     state = state_of(request)

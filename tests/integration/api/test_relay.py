@@ -162,3 +162,19 @@ async def test_a_newer_clients_set_is_filed_unread(client: Client) -> None:
     body = msgspec.msgpack.encode([header, bytes(24), bytes(48), bytes(64), "another part"])
     assert await _push(client, account, key, body) == 1
     assert base64.b64decode((await _pull(client, account, key))[0]["body"]) == body
+
+
+async def test_the_largest_sealed_set_fits_a_relay_with_the_default_body_limit(client: Client) -> None:
+    """A set padded to the top bucket (1 MiB) plus its envelope is over the app's general
+    1 MiB body limit; the push route allows it, and nothing larger."""
+    key = nacl.signing.SigningKey.generate()
+    account = await _account(client, key)
+    header = msgspec.msgpack.encode(ChangeSetHeader(1, account, DEVICE_ID, "k1", "0009", 1, uuid.uuid4()))
+    largest = msgspec.msgpack.encode([header, bytes(24), bytes((1 << 20) + 16), bytes(64)])
+    assert len(largest) > 1 << 20
+    assert await _push(client, account, key, largest) == 1
+    oversized = msgspec.msgpack.encode([header, bytes(24), bytes(2 << 20), bytes(64)])
+    headers = sign_request(
+        key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=oversized, now=time.time()
+    )
+    assert (await client.post("/relay/v1/push", content=oversized, headers=headers)).status_code == 413
