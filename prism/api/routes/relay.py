@@ -35,7 +35,7 @@ from prism.sync.relay import put_keyring as store_keyring
 __all__ = ["devices", "join", "kdf", "pull", "push", "put_device_card", "put_keyring", "register"]
 
 MAX_WAIT_SECONDS = 30.0
-MAX_SET_BYTES = (1 << 20) + (16 << 10)
+MAX_SET_BYTES = (2 << 20) + (16 << 10)
 
 
 class Registration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -140,7 +140,7 @@ async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]
     tags=["relay"],
     summary="Store a sealed change set (signed request)",
     security=[],
-    # A padded set is at most 1 MiB (docs/sync-protocol.md §4) plus its envelope, whatever
+    # A padded set is at most 2 MiB (docs/sync-protocol.md §4) plus its envelope, whatever
     # the app's general limit for request bodies.
     request_max_body_size=MAX_SET_BYTES,
 )

@@ -173,7 +173,7 @@ async def test_the_largest_sealed_set_fits_a_relay_with_the_default_body_limit(c
     largest = msgspec.msgpack.encode([header, bytes(24), bytes((1 << 20) + 16), bytes(64)])
     assert len(largest) > 1 << 20
     assert await _push(client, account, key, largest) == 1
-    oversized = msgspec.msgpack.encode([header, bytes(24), bytes(2 << 20), bytes(64)])
+    oversized = msgspec.msgpack.encode([header, bytes(24), bytes(3 << 20), bytes(64)])
     headers = sign_request(
         key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=oversized, now=time.time()
     )
