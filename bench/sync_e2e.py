@@ -133,7 +133,7 @@ def _free_port() -> int:
 
 def _start_relay(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "PRISM_DATA_DIR": str(folder / "relay"), "PRISM_MAX_BODY_BYTES": str(4 << 20)}
+    env = {**os.environ, "PRISM_DATA_DIR": str(folder / "relay")}
     prism = str(Path(sys.executable).with_name("prism"))
     args = [prism, "serve", "--mode", "hosted", "--database", url, "--port", str(port)]
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
