@@ -194,6 +194,12 @@ class SyncEngine:
                     log.warning("push failed, retrying: %s", error)
                     await _sleep_or_stop(stop, backoff.next_delay())
                     continue
+                except Exception:
+                    # A long-running loop must outlive one bad exchange (a refused request,
+                    # a storage error): say so, back off, try again.
+                    log.exception("push failed, retrying")
+                    await _sleep_or_stop(stop, backoff.next_delay())
+                    continue
             # SQLite's data_version makes polling cheap; other stores are polled less often.
             await _sleep_or_stop(stop, 0.05 if stamp is not None else 1.0)
 
@@ -207,6 +213,9 @@ class SyncEngine:
                     on_report(report)
             except RelayUnavailableError as error:
                 log.warning("pull failed, retrying: %s", error)
+                await _sleep_or_stop(stop, backoff.next_delay())
+            except Exception:
+                log.exception("pull failed, retrying")
                 await _sleep_or_stop(stop, backoff.next_delay())
 
 

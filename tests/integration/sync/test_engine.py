@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
 
 from prism.client.errors import RequestRejectedError
+from prism.client.relay import RelayClient
 from prism.storage.catalog import list_portfolios
 from prism.storage.holdings import read_cash, read_holdings
 from prism.sync.engine import SyncEngine
@@ -81,3 +83,17 @@ async def test_a_wrong_passphrase_cannot_join(relay: Relay, make_device: DeviceF
         await _join(relay, phone, keys.account_id, passphrase="not the passphrase at all")
     assert refused.value.status == 404
     assert not phone.keys_path.exists()
+
+
+async def test_watch_outlives_an_unreachable_relay_and_backs_off(relay: Relay, make_device: DeviceFactory) -> None:
+    laptop = await make_device("laptop")
+    await make_book(laptop.database)
+    keys = await _first(relay, laptop)
+    async with RelayClient("http://127.0.0.1:9") as unreachable:  # nothing listens on port 9
+        engine = SyncEngine(laptop.database, keys, unreachable, wait_seconds=1)
+        stop = asyncio.Event()
+        watching = asyncio.create_task(engine.watch(stop))
+        await asyncio.sleep(1.5)
+        assert not watching.done()  # still trying, not crashed
+        stop.set()
+        await asyncio.wait_for(watching, timeout=5)
