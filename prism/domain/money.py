@@ -30,6 +30,7 @@ DIVISION_EXPONENT = Decimal("1e-12")
 #: No amount, quantity, price or rate is larger than 1e30 or finer than 1e-30.
 MAX_EXPONENT = 30
 ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 # Active ISO 4217 codes plus the precious-metal and crypto-friendly codes brokers use.
 CURRENCIES: frozenset[str] = frozenset(
@@ -76,12 +77,14 @@ def parse_decimal(value: object, *, field: str, allow_negative: bool = True) -> 
 
 def canonical_value(value: Decimal) -> Decimal:
     """The same number with trailing zeros dropped and no exponent on integers."""
-    if value == 0:
+    if not value:  # zero of any sign or exponent
         return ZERO
     normal = value.normalize(CONTEXT)
-    exponent = normal.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
-        return normal.quantize(Decimal(1), context=CONTEXT)
+    # A positive exponent is left only on a whole number of at least two digits (normalize
+    # strips trailing zeros); ``adjusted`` and ``to_integral_value`` tell that without
+    # ``as_tuple``, which builds a tuple of every digit and was most of a replay's time.
+    if normal.adjusted() > 0 and normal == normal.to_integral_value():
+        return normal.quantize(_ONE, context=CONTEXT)
     return normal
 
 

@@ -39,6 +39,7 @@ from prism.domain.replay import LedgerState, fx_quote_from_entry, replay_sorted,
 from prism.errors import InsufficientHoldingsError
 from prism.storage.engine import lock_owner
 from prism.storage.entries import load_base_currencies, load_entries
+from prism.storage.ledger_load import gc_paused, load_ledger
 from prism.storage.statements import upsert
 from prism.storage.tables import (
     accounts,
@@ -349,43 +350,16 @@ def rebuild_asset(
     upsert(connection, asset_states, [values], ["owner_id", "asset_id"])
 
 
-#: The ``transactions`` columns an entry is made of (``entry_from_row``): reading only
-#: these halves the cost of loading a whole ledger (no timestamps to parse).
-_ENTRY_COLUMNS = [
-    transactions.c[name]
-    for name in (
-        *("id", "portfolio_id", "type", "date", "entry_order", "currency", "asset_id", "quantity", "price"),
-        *("amount", "fee", "tax", "fx_rate", "ratio", "target_portfolio_id"),
-    )
-]
-
-
-_TYPES = {kind.value: kind for kind in TransactionType}
-
-
-def _load_ledger(connection: Connection, owner_id: uuid.UUID) -> list[tuple[SortKey, LedgerEntry]]:
-    """Every live entry of an owner with its sort key, in ledger order (``load_entries``'s)."""
-    t = transactions.c
-    result = connection.execute(select(*_ENTRY_COLUMNS).where(t.owner_id == owner_id, t.deleted_at.is_(None)))
-    # Plain tuples in LedgerEntry's field order, each key made once: a replay reuses it.
-    keyed = []
-    for ident, portfolio, kind, date, order, *rest in result.all():
-        entry = LedgerEntry(ident, portfolio, _TYPES[kind], date, order, *rest)
-        keyed.append(((date, order, str(ident)), entry))
-    keyed.sort(key=_first)
-    return keyed
-
-
-def _first(pair: tuple[SortKey, LedgerEntry]) -> SortKey:
-    return pair[0]
-
-
 def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
     """Recompute an owner's whole projection from the ledger."""
     lock_owner(connection, owner_id)
     for table in (positions, cash_balances, asset_states, fx_rates):
         connection.execute(delete(table).where(table.c.owner_id == owner_id))
-    keyed = _load_ledger(connection, owner_id)
+    with gc_paused():
+        _rebuild_from(connection, owner_id, load_ledger(connection, owner_id))
+
+
+def _rebuild_from(connection: Connection, owner_id: uuid.UUID, keyed: list[tuple[SortKey, LedgerEntry]]) -> None:
     state = replay_sorted(keyed, load_base_currencies(connection, owner_id))
     _save_positions(connection, owner_id, state.positions.values())
     cash_rows = [
