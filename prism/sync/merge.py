@@ -30,6 +30,7 @@ from prism.domain.hlc import hlc_receive
 from prism.errors import ValidationError
 from prism.storage.changes import new_device_id
 from prism.storage.engine import lock_owner
+from prism.storage.ledger_load import gc_paused
 from prism.storage.projection import mark_stale, rebuild_owner, rebuild_stale
 from prism.storage.tables import changes, clock_states
 from prism.sync.codec import WireChange
@@ -145,6 +146,13 @@ def apply_changes(
     """
     _check(incoming)
     lock_owner(connection, owner_id)  # two merges of one owner must not interleave (PostgreSQL)
+    with gc_paused():  # a page's folds and rows are many live objects and no cycles
+        return _apply(connection, owner_id, incoming, rebuild=rebuild)
+
+
+def _apply(
+    connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange], *, rebuild: bool
+) -> ApplyReport:
     _advance_clock(connection, owner_id, incoming)
     unique = unique_changes(incoming)
     bounds = log_bounds(connection, owner_id)
