@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, get, post, put
+from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from prism.api.state import state_of
@@ -120,12 +122,27 @@ def _headers(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
 
 
-async def _signed(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
-    """The (account, device) whose key signed ``request``; 404 otherwise."""
+_DEVICE_KEY = "prism.relay_device"
+
+
+async def signed_device(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """Guard: the request is signed by an enrolled device; leaves (account, device) in the scope.
+
+    A guard runs before the body is parsed, so a request that is not signed learns
+    nothing, not even whether its body would have been valid.
+    """
+    request = cast("Request[Any, Any, Any]", connection)
     body = await request.body()
-    return await state_of(request).database.read(
+    found = await state_of(request).database.read(
         verify_request, _headers(request), method=request.method, path=request.url.path, body=body, now=time.time()
     )
+    connection.scope[_DEVICE_KEY] = found  # type: ignore[literal-required]
+
+
+def _signed(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
+    """The (account, device) the :func:`signed_device` guard established."""
+    found: tuple[uuid.UUID, str] = request.scope[_DEVICE_KEY]  # type: ignore[literal-required]
+    return found
 
 
 @post("/accounts", tags=["relay"], summary="Create an anonymous relay account", security=[])
@@ -140,6 +157,7 @@ async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]
     tags=["relay"],
     summary="Store a sealed change set (signed request)",
     security=[],
+    guards=[signed_device],
     # A padded set is at most 2 MiB (docs/sync-protocol.md §4) plus its envelope, whatever
     # the app's general limit for request bodies.
     request_max_body_size=MAX_SET_BYTES,
@@ -147,19 +165,25 @@ async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]
 async def push(request: Request[Any, Any, Any]) -> Pushed:
     """File the request body, a sealed change set; the same set twice answers one sequence."""
     state = state_of(request)
-    account, device = await _signed(request)
+    account, device = _signed(request)
     seq = await state.database.write(store_set, account, device, await request.body())
     state.relay_bell.ring(account)
     return Pushed(seq=seq)
 
 
-@get("/pull", tags=["relay"], summary="Sets after a sequence, long-polling (signed request)", security=[])
+@get(
+    "/pull",
+    tags=["relay"],
+    summary="Sets after a sequence, long-polling (signed request)",
+    security=[],
+    guards=[signed_device],
+)
 async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait: FromQuery[float] = 0.0) -> SetPage:
     """Stored sets with a sequence above ``after``; with ``wait``, hold until one arrives."""
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise ValidationError(f"must be between 0 and {MAX_WAIT_SECONDS:g} seconds", field="wait")
     state = state_of(request)
-    account, _ = await _signed(request)
+    account, _ = _signed(request)
     found = await state.database.read(sets_after, account, after)
     if not found and wait > 0:
         await state.relay_bell.wait(account, wait)
@@ -169,10 +193,16 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
     return SetPage(items=items, next_cursor=str(items[-1].seq) if items else None, head=max(head, after))
 
 
-@put("/keyring", tags=["relay"], summary="Store the passphrase-wrapped data key (signed request)", security=[])
+@put(
+    "/keyring",
+    tags=["relay"],
+    summary="Store the passphrase-wrapped data key (signed request)",
+    security=[],
+    guards=[signed_device],
+)
 async def put_keyring(request: Request[Any, Any, Any], data: JSONBody[Keyring]) -> None:
     """Replace the account's wrapped data key; the relay keeps it opaque."""
-    account, _ = await _signed(request)
+    account, _ = _signed(request)
     if not 0 < len(data.wrapped) <= 4096:
         raise ValidationError("a wrapped key is 1 to 4096 bytes", field="wrapped")
     await state_of(request).database.write(
@@ -198,17 +228,23 @@ async def join(request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID],
     return Joined(key_id=key_id, wrapped=wrapped)
 
 
-@put("/devices/card", tags=["relay"], summary="Store this device's sealed card (signed request)", security=[])
+@put(
+    "/devices/card",
+    tags=["relay"],
+    summary="Store this device's sealed card (signed request)",
+    security=[],
+    guards=[signed_device],
+)
 async def put_device_card(request: Request[Any, Any, Any]) -> None:
     """The request body is the device's card, sealed under the data key by the device."""
-    account, device = await _signed(request)
+    account, device = _signed(request)
     await state_of(request).database.write(put_card, account, device, await request.body())
 
 
-@get("/devices", tags=["relay"], summary="The account's devices (signed request)", security=[])
+@get("/devices", tags=["relay"], summary="The account's devices (signed request)", security=[], guards=[signed_device])
 async def devices(request: Request[Any, Any, Any]) -> DeviceList:
     """Every device of the account with its public key and card."""
-    account, _ = await _signed(request)
+    account, _ = _signed(request)
     found = await state_of(request).database.read(list_devices, account)
     return DeviceList(
         items=[Device(device_id=d.device_id, verify_key=d.verify_key, card=d.card, revoked=d.revoked) for d in found]

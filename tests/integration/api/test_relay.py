@@ -147,7 +147,10 @@ async def test_relay_walk_no_route_serves_one_account_to_another_device(client: 
             )
             response = await client.request(method.upper(), url, content=body, headers=headers)
             walked += 1
-            assert response.status_code in {400, 404, 422}, (method, path, response.text)
+            # Signed routes refuse before reading the body (404); joining checks the token (404)
+            # after the body's shape (400/422 for this deliberately malformed one).
+            expected = {400, 404, 422} if path.endswith("/devices") and "{" in path else {404}
+            assert response.status_code in expected, (method, path, response.text)
             assert str(alice) not in response.text.replace(url, "")
     assert walked >= 6
     assert [item["seq"] for item in await _pull(client, alice, alice_key)] == [1]
