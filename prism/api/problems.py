@@ -46,13 +46,19 @@ _NAMED = re.compile(r"(?:unknown|required) field `([^`]+)`")
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, str]] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     """A problem-details response."""
     body: dict[str, Any] = {"type": f"urn:prism:problem:{code}", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return Response(body, status_code=status, media_type=PROBLEM_JSON)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _prism_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -86,7 +92,8 @@ def _http(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     assert isinstance(error, HTTPException)
     phrase = HTTPStatus(error.status_code).phrase
     code = re.sub(r"[^a-z]+", "-", phrase.lower()).strip("-")
-    return problem(error.status_code, code, phrase, error.detail, None)
+    # Keep what the exception asked the client to do (Retry-After, Allow, ...).
+    return problem(error.status_code, code, phrase, error.detail, None, headers=dict(error.headers or {}))
 
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:

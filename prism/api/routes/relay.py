@@ -116,6 +116,9 @@ class DeviceList(msgspec.Struct, kw_only=True):
 #: Join attempts per account in one window: a wrong passphrase cannot be guessed online.
 JOIN_ATTEMPTS = 10
 JOIN_WINDOW_SECONDS = 300
+#: New relay accounts per client address in one window.
+ACCOUNT_ATTEMPTS = 60
+ACCOUNT_WINDOW_SECONDS = 3600
 
 
 def _headers(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -148,7 +151,15 @@ def _signed(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
 @post("/accounts", tags=["relay"], summary="Create an anonymous relay account", security=[])
 async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]) -> Registered:
     """An account for the device whose public key is given."""
-    account = await state_of(request).database.write(register_account, data.device_id, data.verify_key)
+    database = state_of(request).database
+    client = request.client.host if request.client else "unknown"
+    # Anonymous accounts cost nothing to ask for; replicas share the count (rate_limits).
+    if await database.write(count_attempt, f"relay-account:{client}", ACCOUNT_WINDOW_SECONDS) > ACCOUNT_ATTEMPTS:
+        raise TooManyRequestsException(
+            detail="too many new accounts from this address; try again later",
+            headers={"Retry-After": str(ACCOUNT_WINDOW_SECONDS)},
+        )
+    account = await database.write(register_account, data.device_id, data.verify_key)
     return Registered(account_id=account)
 
 

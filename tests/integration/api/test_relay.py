@@ -14,6 +14,7 @@ import nacl.signing
 import nacl.utils
 from litestar.testing import AsyncTestClient
 
+from prism.api.routes.relay import ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW_SECONDS
 from prism.client.signing import sign_request
 from prism.sync.codec import ChangeSetHeader, WireChange, seal
 
@@ -181,3 +182,16 @@ async def test_the_largest_sealed_set_fits_a_relay_with_the_default_body_limit(c
         key, account, DEVICE_ID, method="POST", path="/relay/v1/push", body=oversized, now=time.time()
     )
     assert (await client.post("/relay/v1/push", content=oversized, headers=headers)).status_code == 413
+
+
+async def test_new_accounts_from_one_address_are_limited(client: Client) -> None:
+    # Counters live in fixed windows; start well inside one so all attempts share it.
+    into_window = time.time() % ACCOUNT_WINDOW_SECONDS
+    if into_window > ACCOUNT_WINDOW_SECONDS - 20:
+        await asyncio.sleep(ACCOUNT_WINDOW_SECONDS - into_window + 0.5)
+    for n in range(ACCOUNT_ATTEMPTS):
+        await _account(client, nacl.signing.SigningKey.generate(), f"{n:016x}")
+    body = {"device_id": "ffffffffffffffff", "verify_key": base64.b64encode(bytes(32)).decode()}
+    refused = await client.post("/relay/v1/accounts", json=body)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == str(ACCOUNT_WINDOW_SECONDS)
