@@ -34,6 +34,7 @@ __all__ = [
     "known_keys",
     "log_bounds",
     "log_changes",
+    "log_row",
     "prior_changes",
     "record_conflicts",
     "unique_changes",
@@ -101,6 +102,19 @@ def known_keys(
     return found
 
 
+def log_row(owner_id: uuid.UUID, change: WireChange) -> dict[str, Any]:
+    """The change-log row of one change (also the shape of a held change)."""
+    return {
+        "owner_id": owner_id,
+        "hlc": change.hlc,
+        "device_id": change.device_id,
+        "table_name": change.table,
+        "row_id": change.row_id,
+        "op": change.op,
+        "columns": change.columns,
+    }
+
+
 def log_changes(connection: Connection, owner_id: uuid.UUID, fresh: Sequence[WireChange]) -> None:
     """Add ``fresh`` (none of them logged yet) to the log."""
     if not fresh:
@@ -116,18 +130,7 @@ def log_changes(connection: Connection, owner_id: uuid.UUID, fresh: Sequence[Wir
         rows = [(owner, c.hlc, c.device_id, c.table, c.row_id, c.op, encode(c.columns).decode()) for c in fresh]
         connection.exec_driver_sql(sql, rows)
         return
-    values = [
-        {
-            "owner_id": owner_id,
-            "hlc": change.hlc,
-            "device_id": change.device_id,
-            "table_name": change.table,
-            "row_id": change.row_id,
-            "op": change.op,
-            "columns": change.columns,
-        }
-        for change in fresh
-    ]
+    values = [log_row(owner_id, change) for change in fresh]
     connection.execute(changes.insert(), values)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, select, tuple_
 
 from prism.storage.tables import SYNCED_TABLES, changes, sync_held_changes
 from prism.sync.codec import WireChange
+from prism.sync.fold import log_row
 from prism.sync.merge import apply_changes
 
 __all__ = ["CURRENT_SCHEMA", "Schema", "hold_changes", "release_held_changes", "split_known"]
@@ -64,16 +65,7 @@ def hold_changes(connection: Connection, owner_id: uuid.UUID, held: Sequence[Wir
     )
     present = {(hlc, device) for hlc, device in found}
     rows = [
-        {
-            "owner_id": owner_id,
-            "hlc": change.hlc,
-            "device_id": change.device_id,
-            "table_name": change.table,
-            "row_id": change.row_id,
-            "op": change.op,
-            "columns": change.columns,
-            "schema_version": schema_version,
-        }
+        {**log_row(owner_id, change), "schema_version": schema_version}
         for change in held
         if (change.hlc, change.device_id) not in present
     ]

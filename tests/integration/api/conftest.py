@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from litestar.testing import AsyncTestClient
 
 from prism.api import create_app
 from prism.config import load_settings
+from tests.serving import served_app
 
 
 @pytest.fixture
@@ -31,16 +28,5 @@ async def client(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncTestCl
 def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A device server on a free loopback port: (base URL, token)."""
     config = load_settings({}, data_dir=tmp_path, database_url=database_url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", config.token_path.read_text().strip()
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_app(create_app(config)) as url:
+        yield url, config.token_path.read_text().strip()

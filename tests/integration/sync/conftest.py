@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
-from litestar import Litestar
 
 from prism.api import create_app
 from prism.client.relay import RelayClient
 from prism.config import DatabaseSettings, SyncSettings, load_settings
 from prism.storage.engine import Database, open_database
+from tests.serving import served_app
 
 #: Argon2id at libsodium's minimum: for tests only; real passphrases use the defaults.
 FAST_KDF = SyncSettings(kdf_ops=1, kdf_mem_kib=8)
@@ -35,30 +31,12 @@ class Relay:
         return RelayClient(self.url)
 
 
-def serve_in_thread(app: Litestar) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Serve ``app`` on a free loopback port; its URL, server and thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the relay did not start"
-        time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 @pytest.fixture
 def relay(database_url: str, tmp_path: Path) -> Iterator[Relay]:
     """The relay (hosted shape) on the current backend: SQLite file or PostgreSQL."""
     settings = load_settings({"PRISM_MODE": "hosted"}, data_dir=tmp_path / "relay", database_url=database_url)
-    url, server, thread = serve_in_thread(create_app(settings))
-    yield Relay(url, database_url)
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_app(create_app(settings)) as url:
+        yield Relay(url, database_url)
 
 
 @dataclass

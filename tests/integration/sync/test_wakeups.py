@@ -17,7 +17,8 @@ from prism.api import create_app
 from prism.client.relay import RelayClient, RelayIdentity
 from prism.config import load_settings
 from prism.sync.codec import ChangeSetHeader, WireChange, seal
-from tests.integration.sync.conftest import Relay, serve_in_thread
+from tests.integration.sync.conftest import Relay
+from tests.serving import served_app
 
 DEVICE = "00112233445566aa"
 
@@ -29,10 +30,8 @@ def second_replica(relay: Relay, backend: str, tmp_path: Path) -> Iterator[str]:
         yield relay.url  # a SQLite relay is one process
         return
     settings = load_settings({"PRISM_MODE": "hosted"}, data_dir=tmp_path / "replica", database_url=relay.database_url)
-    url, server, thread = serve_in_thread(create_app(settings))
-    yield url
-    server.should_exit = True
-    thread.join(timeout=30)
+    with served_app(create_app(settings)) as url:
+        yield url
 
 
 def _sealed(account: uuid.UUID, key: nacl.signing.SigningKey) -> bytes:
