@@ -165,10 +165,11 @@ async def run(count: int, folder: Path, pg_url: str) -> None:
     timings: dict[str, float] = {}
     try:
         async with RelayClient(relay_url) as relay:
-            keys_a = await create_sync_account(
+            created = await create_sync_account(
                 device_a, relay, relay_url=relay_url, passphrase=PASSPHRASE, settings=FAST_KDF,
                 keys_path=folder / "a.keys",
             )  # fmt: skip
+            keys_a = created.keys
             started = time.perf_counter()
             with console.status("device A: sealing and pushing"):
                 pushed = await SyncEngine(device_a, keys_a, relay).push()

@@ -18,8 +18,9 @@ from prism.api.routes.annotations import AlertRuleController, NoteController, Ta
 from prism.api.routes.assets import AssetController
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
+from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_keyring, revoke, store_envelopes
 from prism.api.routes.portfolios import PortfolioController
-from prism.api.routes.relay import devices, join, kdf, pull, push, put_device_card, put_keyring, register
+from prism.api.routes.relay import devices, pull, push, put_device_card, register
 from prism.api.routes.settings import SettingController
 from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
@@ -46,7 +47,20 @@ API_ROUTES: list[ControllerRouterHandler] = [
     all_holdings,
 ]
 
-RELAY_ROUTES: list[ControllerRouterHandler] = [register, push, pull, put_keyring, kdf, join, put_device_card, devices]
+RELAY_ROUTES: list[ControllerRouterHandler] = [
+    register,
+    push,
+    pull,
+    put_device_card,
+    devices,
+    put_keyring,
+    store_envelopes,
+    envelopes,
+    kdf,
+    join,
+    revoke,
+    delete_account,
+]
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -13,25 +13,26 @@ import asyncio
 import contextlib
 import signal
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
-from prism.client.relay import RelayClient
+from prism.client.relay import RelayClient, RelayIdentity
 from prism.config import Settings
 from prism.errors import NotFoundError
 from prism.storage.catalog import device_account
 from prism.storage.engine import Database
 from prism.sync.conflicts import list_conflicts
 from prism.sync.engine import SyncEngine, SyncReport
-from prism.sync.enrol import create_sync_account, join_sync_account
+from prism.sync.enrol import Created, create_sync_account, join_sync_account
+from prism.sync.keyring import change_passphrase
 from prism.sync.keys import DeviceKeys, load_device_keys
 from prism.sync.link import Link, held_devices, outbox_size, peer_ids, read_link
 
-__all__ = ["sync"]
+__all__ = ["linked_relay", "sync"]
 
 
 def _passphrase(path: str | None, *, confirm: bool) -> str:
@@ -76,6 +77,16 @@ async def _linked(database: Database, settings: Settings) -> tuple[DeviceKeys, L
     return keys, await database.read(read_link, owner)
 
 
+@contextlib.asynccontextmanager
+async def linked_relay(settings: Settings) -> AsyncIterator[tuple[DeviceKeys, RelayClient]]:
+    """This device's keys and a client for its relay that signs with them."""
+    async with upgraded_store(settings) as database:
+        keys, link = await _linked(database, settings)
+    async with RelayClient(settings.sync.relay_url or link.relay_url) as relay:
+        relay.identity = RelayIdentity(keys.account_id, keys.device_id, keys.signing_key)
+        yield keys, relay
+
+
 @click.group(invoke_without_command=True)
 @click.option("--relay", "relay_url", help="Relay URL for this run (PRISM_SYNC_RELAY; default: the linked one).")
 @click.option("--once", "mode", flag_value="once", default=True, help="One exchange, then exit (default).")
@@ -91,7 +102,9 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
         async with upgraded_store(settings) as database:
             keys, link = await _linked(database, settings)
             async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
-                engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
+                engine = SyncEngine(
+                    database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=settings.sync_keys_path
+                )
                 if mode == "once":
                     with _pull_progress() as show:
                         report = await engine.sync_once(progress=show)
@@ -115,7 +128,7 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
     """Make this device the first of a new sync account."""
     passphrase = _passphrase(passphrase_file, confirm=True)
 
-    async def run() -> DeviceKeys:
+    async def run() -> Created:
         async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
             return await create_sync_account(
                 database,
@@ -126,10 +139,37 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
                 keys_path=settings.sync_keys_path,
             )
 
-    keys = run_async(run())
+    keys, recovery_key = run_async(run())
     console.print(f"[green]sync account created[/green]: {keys.account_id}")
-    # Plain echo: a command to copy must never be wrapped across lines.
+    # Plain echo: what is to be copied must never be wrapped across lines.
     click.echo(f"on another device: prism sync join --relay {relay_url} --account {keys.account_id}")
+    click.echo("")
+    click.echo("Recovery key (write it down and keep it apart from your devices):")
+    click.echo(f"    {recovery_key}")
+    click.echo("With every device lost, it is the only way back in, with")
+    click.echo(f"    prism sync recover --relay {relay_url} --account {keys.account_id}")
+    click.echo("Lose the passphrase, every device and this key, and the data is gone: nobody else can open it.")
+
+
+def _enrol(
+    settings: Settings, relay_url: str, account_id: uuid.UUID, *, passphrase: str | None, recovery_key: str | None
+) -> SyncReport:
+    async def run() -> SyncReport:
+        async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
+            keys = await join_sync_account(
+                database,
+                relay,
+                relay_url=relay_url,
+                account_id=account_id,
+                passphrase=passphrase,
+                recovery_key=recovery_key,
+                keys_path=settings.sync_keys_path,
+            )
+            engine = SyncEngine(database, keys, relay, keys_path=settings.sync_keys_path)
+            with _pull_progress() as show:
+                return await engine.sync_once(progress=show)
+
+    return run_async(run())
 
 
 @sync.command("join")
@@ -140,22 +180,54 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
 def sync_join(settings: Settings, relay_url: str, account_id: uuid.UUID, passphrase_file: str | None) -> None:
     """Enrol this (empty) device in an existing sync account, with its passphrase."""
     passphrase = _passphrase(passphrase_file, confirm=False)
-
-    async def run() -> SyncReport:
-        async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
-            keys = await join_sync_account(
-                database,
-                relay,
-                relay_url=relay_url,
-                account_id=account_id,
-                passphrase=passphrase,
-                keys_path=settings.sync_keys_path,
-            )
-            with _pull_progress() as show:
-                return await SyncEngine(database, keys, relay).sync_once(progress=show)
-
-    report = run_async(run())
+    report = _enrol(settings, relay_url, account_id, passphrase=passphrase, recovery_key=None)
     console.print(f"[green]joined[/green]: {_report_line(report)}")
+
+
+@sync.command("recover")
+@click.option("--relay", "relay_url", required=True, help="URL of the account's relay.")
+@click.option("--account", "account_id", required=True, type=click.UUID, help="The sync account to recover.")
+@click.option("--recovery-key-file", type=click.Path(exists=True, dir_okay=False), help="Read the recovery key here.")
+@click.pass_obj
+def sync_recover(settings: Settings, relay_url: str, account_id: uuid.UUID, recovery_key_file: str | None) -> None:
+    """Enrol this (empty) device with the recovery key, when no device is left."""
+    if recovery_key_file is not None:
+        recovery_key = Path(recovery_key_file).read_text().strip()
+    else:
+        recovery_key = str(click.prompt("Recovery key", hide_input=True))
+    report = _enrol(settings, relay_url, account_id, passphrase=None, recovery_key=recovery_key)
+    console.print(f"[green]recovered[/green]: {_report_line(report)}")
+
+
+@sync.command("passphrase")
+@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the new passphrase here.")
+@click.pass_obj
+def sync_passphrase(settings: Settings, passphrase_file: str | None) -> None:
+    """Set a new passphrase; the data keys and every device stay as they are."""
+    passphrase = _passphrase(passphrase_file, confirm=True)
+
+    async def run() -> None:
+        async with linked_relay(settings) as (keys, relay):
+            await change_passphrase(relay, keys, settings.sync_keys_path, passphrase, settings.sync)
+
+    run_async(run())
+    console.print("[green]passphrase changed[/green]")
+
+
+@sync.command("delete-account")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def sync_delete_account(settings: Settings, yes: bool) -> None:
+    """Delete everything the relay holds for this sync account (this device keeps its data)."""
+    if not yes:
+        click.confirm("Delete the account from the relay, for every device?", abort=True)
+
+    async def run() -> None:
+        async with linked_relay(settings) as (_keys, relay):
+            await relay.delete_account()
+
+    run_async(run())
+    console.print("[green]deleted from the relay[/green]; this device's own data is untouched")
 
 
 @sync.command("status")
@@ -188,6 +260,8 @@ async def watch_beside(settings: Settings, relay_url: str | None, stop: asyncio.
     async with upgraded_store(settings) as database:
         keys, link = await _linked(database, settings)
         async with RelayClient(relay_url or link.relay_url) as relay:
-            engine = SyncEngine(database, keys, relay, wait_seconds=settings.sync.wait_seconds)
+            engine = SyncEngine(
+                database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=settings.sync_keys_path
+            )
             with contextlib.suppress(asyncio.CancelledError):
                 await engine.watch(stop)

@@ -5,13 +5,14 @@ speaks to the blind relay (:class:`RelayClient`); the sync engine uses it too.
 """
 
 from prism.client.errors import ClientError, RelayUnavailableError, RequestRejectedError
-from prism.client.relay import DeviceEntry, KeyringEntry, PullPage, RelayClient, RelayIdentity, StoredSet
+from prism.client.relay import DeviceEntry, EnvelopeEntry, JoinedEntry, PullPage, RelayClient, RelayIdentity, StoredSet
 from prism.client.signing import request_signature_base, sign_request
 
 __all__ = [
     "ClientError",
     "DeviceEntry",
-    "KeyringEntry",
+    "EnvelopeEntry",
+    "JoinedEntry",
     "PullPage",
     "RelayClient",
     "RelayIdentity",

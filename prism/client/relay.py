@@ -25,7 +25,7 @@ import nacl.signing
 from prism.client.errors import ClientError, RelayUnavailableError, RequestRejectedError
 from prism.client.signing import sign_request
 
-__all__ = ["DeviceEntry", "KeyringEntry", "PullPage", "RelayClient", "RelayIdentity", "StoredSet"]
+__all__ = ["DeviceEntry", "EnvelopeEntry", "JoinedEntry", "PullPage", "RelayClient", "RelayIdentity", "StoredSet"]
 
 
 class RelayIdentity(NamedTuple):
@@ -51,11 +51,23 @@ class PullPage(msgspec.Struct, frozen=True):
     head: int = 0  # the account's latest sequence (0 from relays that do not say)
 
 
-class KeyringEntry(msgspec.Struct, frozen=True):
-    """A wrapped data key and the id of the key inside."""
+class EnvelopeEntry(msgspec.Struct, frozen=True):
+    """One data key sealed to one recipient ("passphrase", "recovery" or "device:<id>")."""
 
+    recipient: str
     key_id: str
-    wrapped: bytes
+    sealed: bytes
+
+
+class _EnvelopeList(msgspec.Struct, frozen=True):
+    items: list[EnvelopeEntry]
+
+
+class JoinedEntry(msgspec.Struct, frozen=True):
+    """What an enrolled device gets: envelopes it can open, and the sealed account card."""
+
+    envelopes: list[EnvelopeEntry]
+    account_card: bytes
 
 
 class DeviceEntry(msgspec.Struct, frozen=True):
@@ -159,21 +171,48 @@ class RelayClient:
         return msgspec.json.decode(answer, type=dict[str, Any])
 
     async def join(
-        self, account_id: uuid.UUID, device_id: str, verify_key: nacl.signing.VerifyKey, join_token: bytes
-    ) -> KeyringEntry:
-        """Enrol this device by passphrase-derived token; the wrapped data key."""
+        self,
+        account_id: uuid.UUID,
+        device_id: str,
+        verify_key: nacl.signing.VerifyKey,
+        join_token: bytes,
+        *,
+        via: str = "passphrase",
+    ) -> JoinedEntry:
+        """Enrol this device with a token derived from the passphrase or the recovery key."""
         body = msgspec.json.encode(
-            {"device_id": device_id, "verify_key": _b64(bytes(verify_key)), "join_token": _b64(join_token)}
+            {"device_id": device_id, "verify_key": _b64(bytes(verify_key)), "join_token": _b64(join_token), "via": via}
         )
         answer = await self._send("POST", f"/accounts/{account_id}/devices", content=body, signed=False)
-        return msgspec.json.decode(answer, type=KeyringEntry)
+        return msgspec.json.decode(answer, type=JoinedEntry)
 
-    async def put_keyring(self, *, key_id: str, kdf: dict[str, Any], wrapped: bytes, join_verifier: str) -> None:
-        """Store the account's passphrase-wrapped data key."""
-        body = msgspec.json.encode(
-            {"key_id": key_id, "kdf": kdf, "wrapped": _b64(wrapped), "join_verifier": join_verifier}
-        )
-        await self._send("PUT", "/keyring", content=body)
+    async def put_keyring(
+        self, *, kdf: dict[str, Any], join_verifier: str, recovery_verifier: str | None, account_card: bytes
+    ) -> None:
+        """Store the account's public key material."""
+        body = {
+            "kdf": kdf,
+            "join_verifier": join_verifier,
+            "recovery_verifier": recovery_verifier,
+            "account_card": _b64(account_card),
+        }
+        await self._send("PUT", "/keyring", content=msgspec.json.encode(body))
+
+    async def put_envelopes(self, envelopes: list[EnvelopeEntry]) -> None:
+        """Store sealed data keys for any recipients."""
+        await self._send("PUT", "/envelopes", content=msgspec.json.encode({"items": envelopes}))
+
+    async def envelopes(self) -> list[EnvelopeEntry]:
+        """The data keys sealed to this device, oldest first."""
+        return msgspec.json.decode(await self._send("GET", "/envelopes"), type=_EnvelopeList).items
+
+    async def revoke(self, device_id: str) -> None:
+        """Revoke another device of the account."""
+        await self._send("POST", f"/devices/{device_id}/revoke")
+
+    async def delete_account(self) -> None:
+        """Delete everything the relay holds for the account."""
+        await self._send("DELETE", "/account")
 
     async def put_card(self, card: bytes) -> None:
         """Store this device's sealed card for its peers."""

@@ -44,6 +44,7 @@ __all__ = [
     "positions",
     "rate_limits",
     "relay_devices",
+    "relay_envelopes",
     "relay_keyrings",
     "relay_sets",
     "settings",
@@ -360,11 +361,22 @@ relay_keyrings = Table(
     "relay_keyrings",
     metadata,
     Column("account_id", Id, primary_key=True),
-    Column("key_id", String(32), nullable=False),
     Column("kdf", JSON, nullable=False),  # public Argon2id parameters and salt
-    Column("wrapped", LargeBinary, nullable=False),  # the data key, sealed under the passphrase key
-    Column("join_verifier", String(64), nullable=False),  # SHA-256 of the join token
+    Column("join_verifier", String(64), nullable=False),  # SHA-256 of the passphrase's join token
+    Column("recovery_verifier", String(64), nullable=True),  # SHA-256 of the recovery key's join token
+    Column("account_card", LargeBinary, nullable=False),  # recipients' public keys, sealed under the data key
     Column("updated_at", UTCDateTime, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+relay_envelopes = Table(
+    "relay_envelopes",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("recipient", String(40), primary_key=True),  # "passphrase", "recovery", "device:<id>"
+    Column("key_id", String(32), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),  # a sealed box only the recipient can open
+    Column("created_at", UTCDateTime, nullable=False),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
 )
 

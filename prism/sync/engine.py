@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from prism.client.errors import RelayUnavailableError
 from prism.client.relay import RelayClient, RelayIdentity, StoredSet
@@ -24,6 +25,7 @@ from prism.storage.engine import Database
 from prism.storage.projection import rebuild_stale
 from prism.sync.codec import read_header
 from prism.sync.held_changes import release_held_changes
+from prism.sync.keyring import learn_keys
 from prism.sync.keys import (
     DeviceKeys,
     open_card,
@@ -95,14 +97,29 @@ class Backoff:
 class SyncEngine:
     """Push and pull for one linked device."""
 
-    def __init__(self, database: Database, keys: DeviceKeys, relay: RelayClient, *, wait_seconds: float = 25.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        keys: DeviceKeys,
+        relay: RelayClient,
+        *,
+        wait_seconds: float = 25.0,
+        keys_path: Path | None = None,
+    ) -> None:
         self.database, self.keys, self.relay = database, keys, relay
         self.wait_seconds = wait_seconds
+        self.keys_path = keys_path  # where keys learnt from other devices are kept
         relay.identity = RelayIdentity(keys.account_id, keys.device_id, keys.signing_key)
+
+    async def learn_keys(self) -> None:
+        """Take up data keys other devices made (after a revocation): read and seal with the newest."""
+        self.keys = await learn_keys(self.relay, self.keys, self.keys_path)
 
     async def push(self, report: SyncReport | None = None) -> SyncReport:
         """Seal every unsent local change and hand the sets to the relay, oldest first."""
         report = report or SyncReport()
+        # A device revoked elsewhere rotated the key: never seal with one it could read.
+        await self.learn_keys()
         owner, keys = self.keys.owner_id, self.keys
         while True:
             for seq, count, body in await self.database.read(outbox, owner):
@@ -156,6 +173,8 @@ class SyncEngine:
             known = await self.database.read(peer_ids, owner)
             if _unknown_senders(page.items, known, self.keys.device_id):
                 await self.refresh_peers()
+            if _unknown_keys(page.items, self.keys):
+                await self.learn_keys()
             items = [(item.seq, item.body) for item in page.items]
             report.add_page(await self.database.write(apply_page, owner, self.keys, items, rebuild=False))
             if progress is not None:
@@ -217,6 +236,16 @@ class SyncEngine:
             except Exception:
                 log.exception("pull failed, retrying")
                 await _sleep_or_stop(stop, backoff.next_delay())
+
+
+def _unknown_keys(items: Sequence[StoredSet], keys: DeviceKeys) -> bool:
+    for item in items:
+        try:
+            if read_header(item.body).key_id not in keys.data_keys:
+                return True
+        except ChangeSetRejectedError:
+            continue
+    return False
 
 
 def _unknown_senders(items: Sequence[StoredSet], known: set[str], own: str) -> bool:

@@ -1,5 +1,6 @@
 """Setting a device up for sync (docs/sync-protocol.md §8): the first device of a new
-account, or another device joining with the passphrase.
+account, another device joining with the passphrase, or a new device recovering the
+account with the recovery key when every device is lost.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 import nacl.signing
@@ -19,74 +21,114 @@ from prism.storage.catalog import create_account, device_account, ensure_device_
 from prism.storage.changes import new_device_id
 from prism.storage.engine import Database
 from prism.storage.tables import accounts, changes, clock_states, sync_links
+from prism.sync.envelopes import (
+    AccountCard,
+    open_account_card,
+    open_envelope,
+    passphrase_secrets,
+    recovery_secrets,
+    seal_account_card,
+)
+from prism.sync.keyring import check_passphrase, seal_to_recipients
 from prism.sync.keys import (
-    MIN_PASSPHRASE,
     AccountKey,
     DeviceKeys,
     KdfParams,
-    derive_passphrase_keys,
     join_verifier,
     new_account_key,
     new_kdf_params,
     save_device_keys,
     seal_card,
-    unwrap_account_key,
-    wrap_account_key,
 )
 from prism.sync.link import create_link, device_id_of
+from prism.sync.recovery import format_recovery_key, new_recovery_key, parse_recovery_key
 
-__all__ = ["create_sync_account", "join_sync_account"]
+__all__ = ["Created", "create_sync_account", "join_sync_account"]
 
 
-def _check_passphrase(passphrase: str) -> None:
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise ValidationError(f"must be at least {MIN_PASSPHRASE} characters", field="passphrase")
+class Created(NamedTuple):
+    """A new sync account: this device's keys, and the recovery key to write down."""
+
+    keys: DeviceKeys
+    recovery_key: str
 
 
 async def create_sync_account(
     database: Database, relay: RelayClient, *, relay_url: str, passphrase: str, settings: SyncSettings, keys_path: Path
-) -> DeviceKeys:
-    """Make this device the first of a new sync account: keys, relay account, wrapped key.
+) -> Created:
+    """Make this device the first of a new sync account: data key, relay account,
+    envelopes for this device, the passphrase and a new recovery key.
 
     Everything the device logged so far is pushed by the next sync.
     """
-    _check_passphrase(passphrase)
+    check_passphrase(passphrase)
     owner = await database.write(ensure_device_account)
     if await database.read(_linked, owner):
         raise ConflictError("this device is already linked to a relay")
     device_id = await database.write(device_id_of, owner)
     signing = nacl.signing.SigningKey.generate()
     account_id = await relay.create_account(device_id, signing.verify_key)
-    account_key = new_account_key(owner)
-    keys = _keep_keys(relay, keys_path, account_key, account_id=account_id, device_id=device_id, signing=signing)
     params = new_kdf_params(settings.kdf_ops, settings.kdf_mem_kib)
-    wrap_key, token = await asyncio.to_thread(derive_passphrase_keys, passphrase, params)
-    await relay.put_keyring(
-        key_id=account_key.key_id,
-        kdf=msgspec.to_builtins(params),
-        wrapped=wrap_account_key(account_key, wrap_key, account_id),
-        join_verifier=join_verifier(token),
+    passphrase_key, token = await asyncio.to_thread(passphrase_secrets, passphrase, params)
+    recovery = new_recovery_key()
+    recovery_key, recovery_token = recovery_secrets(recovery)
+    account_key = new_account_key(owner)
+    keys = _keep_keys(
+        relay,
+        keys_path,
+        {account_key.key_id: account_key},
+        account_id=account_id,
+        device_id=device_id,
+        signing=signing,
+        card=AccountCard(bytes(passphrase_key.public_key), bytes(recovery_key.public_key)),
     )
+    await relay.put_keyring(
+        kdf=msgspec.to_builtins(params),
+        join_verifier=join_verifier(token),
+        recovery_verifier=join_verifier(recovery_token),
+        account_card=seal_account_card(keys, AccountCard(keys.passphrase_public, keys.recovery_public)),
+    )
+    await relay.put_envelopes(seal_to_recipients(keys, account_key, []))
     await relay.put_card(seal_card(keys))
     await database.write(create_link, owner, relay_url, account_id)
-    return keys
+    return Created(keys, format_recovery_key(recovery))
 
 
 async def join_sync_account(
-    database: Database, relay: RelayClient, *, relay_url: str, account_id: uuid.UUID, passphrase: str, keys_path: Path
+    database: Database,
+    relay: RelayClient,
+    *,
+    relay_url: str,
+    account_id: uuid.UUID,
+    passphrase: str | None = None,
+    recovery_key: str | None = None,
+    keys_path: Path,
 ) -> DeviceKeys:
-    """Enrol this device, which must hold no portfolio data yet, in an existing account."""
+    """Enrol this device, which must hold no portfolio data yet, in an existing account,
+    with the passphrase or (when every device is lost) the recovery key."""
     await database.read(_check_joinable)
-    try:
-        params = msgspec.convert(await relay.kdf(account_id), KdfParams)
-    except msgspec.ValidationError:
-        raise ChangeSetRejectedError("the relay answered malformed key-derivation parameters") from None
-    wrap_key, token = await asyncio.to_thread(derive_passphrase_keys, passphrase, params)
+    if recovery_key is not None:
+        private, token = recovery_secrets(parse_recovery_key(recovery_key))
+        via = "recovery"
+    elif passphrase is not None:
+        try:
+            params = msgspec.convert(await relay.kdf(account_id), KdfParams)
+        except msgspec.ValidationError:
+            raise ChangeSetRejectedError("the relay answered malformed key-derivation parameters") from None
+        private, token = await asyncio.to_thread(passphrase_secrets, passphrase, params)
+        via = "passphrase"
+    else:
+        raise ValidationError("a passphrase or a recovery key is needed", field="passphrase")
     device_id = new_device_id()
     signing = nacl.signing.SigningKey.generate()
-    entry = await relay.join(account_id, device_id, signing.verify_key, token)
-    account_key = unwrap_account_key(entry.wrapped, wrap_key, account_id)
-    keys = _keep_keys(relay, keys_path, account_key, account_id=account_id, device_id=device_id, signing=signing)
+    joined = await relay.join(account_id, device_id, signing.verify_key, token, via=via)
+    if not joined.envelopes:
+        raise ChangeSetRejectedError("the relay holds no keys for this way in")
+    opened = {e.key_id: open_envelope(private, account_id, e.sealed) for e in joined.envelopes}
+    keys = _keep_keys(relay, keys_path, opened, account_id=account_id, device_id=device_id, signing=signing)
+    card = open_account_card(joined.account_card, keys)
+    keys = msgspec.structs.replace(keys, passphrase_public=card.passphrase_public, recovery_public=card.recovery_public)
+    save_device_keys(keys_path, keys)
     await relay.put_card(seal_card(keys))
     await database.write(_adopt, keys, relay_url)
     return keys
@@ -124,20 +166,27 @@ def _adopt(connection: Connection, keys: DeviceKeys, relay_url: str) -> None:
 def _keep_keys(
     relay: RelayClient,
     keys_path: Path,
-    account_key: AccountKey,
+    data_keys: dict[str, AccountKey],
     *,
     account_id: uuid.UUID,
     device_id: str,
     signing: nacl.signing.SigningKey,
+    card: AccountCard | None = None,
 ) -> DeviceKeys:
-    """The device's keys, saved before anything depends on them; the relay client signs with them."""
+    """The device's keys, saved before anything depends on them; the relay client signs with them.
+
+    The newest data key (the last given) seals from now on.
+    """
+    newest = list(data_keys.values())[-1]
     keys = DeviceKeys(
-        owner_id=account_key.owner_id,
+        owner_id=newest.owner_id,
         account_id=account_id,
         device_id=device_id,
         signing_seed=bytes(signing),
-        key_id=account_key.key_id,
-        data_keys={account_key.key_id: account_key.data_key},
+        key_id=newest.key_id,
+        data_keys={key_id: key.data_key for key_id, key in data_keys.items()},
+        passphrase_public=card.passphrase_public if card else b"",
+        recovery_public=card.recovery_public if card else b"",
     )
     save_device_keys(keys_path, keys)
     relay.identity = RelayIdentity(account_id, device_id, signing)

@@ -1,12 +1,9 @@
 """Sync keys, for now (docs/sync-protocol.md §8): the account data key, its passphrase
 wrap, device cards, and the device's key file.
 
-* The **data key** (32 random bytes, named by a key id) seals change sets. The first
-  device makes it; it never leaves a device unwrapped.
-* A **passphrase** is stretched with Argon2id (parameters and salt stored beside the
-  wrap) into 64 bytes: the first half wraps the data key, the second is the *join
-  token*, whose SHA-256 the relay keeps so that only someone who knows the passphrase
-  can fetch the wrap and enrol a device. Knowing the token does not open the wrap.
+* A **data key** (32 random bytes, named by a key id) seals change sets. The first
+  device makes one; revoking a device makes the next. They reach devices only as
+  envelopes sealed to each recipient (:mod:`prism.sync.envelopes`).
 * A **device card** is a device's id and public key sealed under the data key, so
   peers accept only devices enrolled by someone holding the key: the relay cannot
   slip in a device of its own.
@@ -34,7 +31,6 @@ __all__ = [
     "AccountKey",
     "DeviceKeys",
     "KdfParams",
-    "derive_passphrase_keys",
     "join_verifier",
     "load_device_keys",
     "new_account_key",
@@ -42,8 +38,6 @@ __all__ = [
     "open_card",
     "save_device_keys",
     "seal_card",
-    "unwrap_account_key",
-    "wrap_account_key",
 ]
 
 _NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -60,7 +54,7 @@ class KdfParams(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccountKey(msgspec.Struct, frozen=True, array_like=True):
-    """What a wrap holds: the account (owner) it belongs to and its data key."""
+    """A data key, its id, and the account (owner) whose rows it protects."""
 
     owner_id: uuid.UUID
     key_id: str
@@ -76,6 +70,10 @@ class DeviceKeys(msgspec.Struct, frozen=True, kw_only=True):
     signing_seed: bytes
     key_id: str  # the data key new change sets are sealed with
     data_keys: dict[str, bytes]
+    # The account's other recipients (docs/sync-protocol.md §8): a new data key is sealed
+    # to them too, so the passphrase and the recovery key keep opening every key.
+    passphrase_public: bytes = b""
+    recovery_public: bytes = b""
 
     @property
     def signing_key(self) -> nacl.signing.SigningKey:
@@ -108,43 +106,9 @@ def new_kdf_params(ops: int, mem_kib: int) -> KdfParams:
     return KdfParams(salt=base64.b64encode(salt).decode(), ops=ops, mem_kib=mem_kib)
 
 
-def derive_passphrase_keys(passphrase: str, params: KdfParams) -> tuple[bytes, bytes]:
-    """``(wrap_key, join_token)`` from a passphrase (Argon2id, then split in two)."""
-    if params.alg != "argon2id13":
-        raise ValidationError(f"unknown key derivation {params.alg!r}", field="kdf")
-    stretched = nacl.pwhash.argon2id.kdf(
-        64, passphrase.encode(), base64.b64decode(params.salt), opslimit=params.ops, memlimit=params.mem_kib * 1024
-    )
-    return stretched[:32], stretched[32:]
-
-
 def join_verifier(join_token: bytes) -> str:
     """What the relay keeps of a join token."""
     return hashlib.sha256(join_token).hexdigest()
-
-
-def _wrap_context(account_id: uuid.UUID) -> bytes:
-    return b"prism-keyring-v1" + account_id.bytes
-
-
-def wrap_account_key(key: AccountKey, wrap_key: bytes, account_id: uuid.UUID) -> bytes:
-    """``key`` sealed under ``wrap_key``, bound to the relay account."""
-    nonce = nacl.utils.random(_NONCE)
-    plain = msgspec.msgpack.encode(key)
-    return nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        plain, _wrap_context(account_id), nonce, wrap_key
-    )
-
-
-def unwrap_account_key(wrapped: bytes, wrap_key: bytes, account_id: uuid.UUID) -> AccountKey:
-    """Open a wrap; a wrong passphrase (or an altered wrap) raises :class:`ValidationError`."""
-    try:
-        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            wrapped[_NONCE:], _wrap_context(account_id), wrapped[:_NONCE], wrap_key
-        )
-        return msgspec.msgpack.decode(plain, type=AccountKey)
-    except (nacl.exceptions.CryptoError, ValueError, msgspec.DecodeError):
-        raise ValidationError("wrong passphrase, or the wrapped key was altered", field="passphrase") from None
 
 
 def _card_context(account_id: uuid.UUID) -> bytes:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
-import hmac
 import uuid
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import nacl.exceptions
 import nacl.signing
@@ -23,18 +21,16 @@ from prism.client.signing import request_signature_base
 from prism.errors import ChangeSetRejectedError, NotFoundError, ValidationError
 from prism.storage.catalog import create_account
 from prism.storage.engine import lock_owner
-from prism.storage.tables import relay_devices, relay_keyrings, relay_sets
+from prism.storage.tables import relay_devices, relay_sets
 from prism.sync.codec import read_header
 
 __all__ = [
     "MAX_CLOCK_SKEW_SECONDS",
     "NOTIFY_CHANNEL",
     "RelayDevice",
-    "join_device",
-    "keyring_kdf",
+    "add_device",
     "list_devices",
     "put_card",
-    "put_keyring",
     "register_account",
     "head_seq",
     "sets_after",
@@ -55,7 +51,7 @@ def _verify_key(encoded: str, field: str = "verify_key") -> nacl.signing.VerifyK
         raise ValidationError("must be a base64 Ed25519 public key", field=field) from None
 
 
-def _add_device(connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str) -> None:
+def add_device(connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str) -> None:
     if len(device_id) != 16 or any(ch not in "0123456789abcdef" for ch in device_id):
         raise ValidationError("must be 16 lower-case hex characters", field="device_id")
     _verify_key(verify_key)
@@ -72,54 +68,8 @@ def _add_device(connection: Connection, account_id: uuid.UUID, device_id: str, v
 def register_account(connection: Connection, device_id: str, verify_key: str) -> uuid.UUID:
     """A new anonymous relay account with its first device."""
     account = create_account(connection, "relay account")
-    _add_device(connection, account, device_id, verify_key)
+    add_device(connection, account, device_id, verify_key)
     return account
-
-
-def put_keyring(
-    connection: Connection,
-    account_id: uuid.UUID,
-    *,
-    key_id: str,
-    kdf: dict[str, Any],
-    wrapped: bytes,
-    join_verifier: str,
-) -> None:
-    """Store (or replace) the account's passphrase-wrapped data key; the relay cannot open it."""
-    if len(join_verifier) != 64 or any(ch not in "0123456789abcdef" for ch in join_verifier):
-        raise ValidationError("must be a hex SHA-256 digest", field="join_verifier")
-    values = {"key_id": key_id, "kdf": kdf, "wrapped": wrapped, "join_verifier": join_verifier}
-    now = dt.datetime.now(dt.UTC)
-    k = relay_keyrings.c
-    if connection.scalar(select(k.account_id).where(k.account_id == account_id)) is None:
-        connection.execute(relay_keyrings.insert().values(account_id=account_id, updated_at=now, **values))
-    else:
-        connection.execute(update(relay_keyrings).where(k.account_id == account_id).values(updated_at=now, **values))
-
-
-def keyring_kdf(connection: Connection, account_id: uuid.UUID) -> dict[str, Any]:
-    """The public key-derivation parameters a joining device needs, or :class:`NotFoundError`."""
-    kdf = connection.scalar(select(relay_keyrings.c.kdf).where(relay_keyrings.c.account_id == account_id))
-    if kdf is None:
-        raise NotFoundError("no such account, or it has no passphrase keyring")
-    return dict(kdf)
-
-
-def join_device(
-    connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str, join_token: bytes
-) -> tuple[str, bytes]:
-    """Enrol a device that proved it knows the passphrase; the wrapped key it may now open.
-
-    The token is derived from the passphrase apart from the wrapping key, so the relay
-    checking it learns nothing that opens the data key.
-    """
-    k = relay_keyrings.c
-    row = connection.execute(select(k.key_id, k.wrapped, k.join_verifier).where(k.account_id == account_id)).first()
-    presented = hashlib.sha256(join_token).hexdigest()
-    if row is None or not hmac.compare_digest(presented, str(row.join_verifier)):
-        raise NotFoundError("unknown account or wrong passphrase")
-    _add_device(connection, account_id, device_id, verify_key)
-    return str(row.key_id), bytes(row.wrapped)
 
 
 def put_card(connection: Connection, account_id: uuid.UUID, device_id: str, card: bytes) -> None:

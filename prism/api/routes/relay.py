@@ -16,15 +16,13 @@ from litestar import Request, get, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from prism.api.state import state_of
 from prism.errors import ValidationError
 from prism.storage.identity import count_attempt
 from prism.sync.relay import (
     head_seq,
-    join_device,
-    keyring_kdf,
     list_devices,
     put_card,
     register_account,
@@ -32,9 +30,8 @@ from prism.sync.relay import (
     store_set,
     verify_request,
 )
-from prism.sync.relay import put_keyring as store_keyring
 
-__all__ = ["devices", "join", "kdf", "pull", "push", "put_device_card", "put_keyring", "register"]
+__all__ = ["devices", "pull", "push", "put_device_card", "register", "signed_device", "signed_request"]
 
 MAX_WAIT_SECONDS = 30.0
 MAX_SET_BYTES = (2 << 20) + (16 << 10)
@@ -74,30 +71,6 @@ class SetPage(msgspec.Struct, kw_only=True):
     head: int = 0  # the account's latest sequence: how far a device still has to go
 
 
-class Keyring(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """The data key wrapped under a passphrase key, the public KDF parameters, and the join verifier."""
-
-    key_id: str
-    kdf: dict[str, Any]
-    wrapped: bytes
-    join_verifier: str
-
-
-class Join(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A new device, and the token that proves its owner knows the passphrase."""
-
-    device_id: str
-    verify_key: str
-    join_token: bytes
-
-
-class Joined(msgspec.Struct, kw_only=True):
-    """The wrapped data key the new device can now open with the passphrase."""
-
-    key_id: str
-    wrapped: bytes
-
-
 class Device(msgspec.Struct, kw_only=True):
     """An enrolled device: its public key and its card (sealed under the data key)."""
 
@@ -113,9 +86,6 @@ class DeviceList(msgspec.Struct, kw_only=True):
     items: list[Device]
 
 
-#: Join attempts per account in one window: a wrong passphrase cannot be guessed online.
-JOIN_ATTEMPTS = 10
-JOIN_WINDOW_SECONDS = 300
 #: New relay accounts per client address in one window.
 ACCOUNT_ATTEMPTS = 60
 ACCOUNT_WINDOW_SECONDS = 3600
@@ -142,7 +112,7 @@ async def signed_device(connection: ASGIConnection[Any, Any, Any, Any], _handler
     connection.scope[_DEVICE_KEY] = found  # type: ignore[literal-required]
 
 
-def _signed(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
+def signed_request(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
     """The (account, device) the :func:`signed_device` guard established."""
     found: tuple[uuid.UUID, str] = request.scope[_DEVICE_KEY]  # type: ignore[literal-required]
     return found
@@ -176,7 +146,7 @@ async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]
 async def push(request: Request[Any, Any, Any]) -> Pushed:
     """File the request body, a sealed change set; the same set twice answers one sequence."""
     state = state_of(request)
-    account, device = _signed(request)
+    account, device = signed_request(request)
     seq = await state.database.write(store_set, account, device, await request.body())
     state.relay_bell.ring(account)
     return Pushed(seq=seq)
@@ -194,7 +164,7 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise ValidationError(f"must be between 0 and {MAX_WAIT_SECONDS:g} seconds", field="wait")
     state = state_of(request)
-    account, _ = _signed(request)
+    account, _ = signed_request(request)
     found = await state.database.read(sets_after, account, after)
     if not found and wait > 0:
         await state.relay_bell.wait(account, wait)
@@ -202,41 +172,6 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
     items = [StoredSet(seq=seq, body=body) for seq, body in found]
     head = await state.database.read(head_seq, account)
     return SetPage(items=items, next_cursor=str(items[-1].seq) if items else None, head=max(head, after))
-
-
-@put(
-    "/keyring",
-    tags=["relay"],
-    summary="Store the passphrase-wrapped data key (signed request)",
-    security=[],
-    guards=[signed_device],
-)
-async def put_keyring(request: Request[Any, Any, Any], data: JSONBody[Keyring]) -> None:
-    """Replace the account's wrapped data key; the relay keeps it opaque."""
-    account, _ = _signed(request)
-    if not 0 < len(data.wrapped) <= 4096:
-        raise ValidationError("a wrapped key is 1 to 4096 bytes", field="wrapped")
-    await state_of(request).database.write(
-        store_keyring, account, key_id=data.key_id, kdf=data.kdf, wrapped=data.wrapped, join_verifier=data.join_verifier
-    )
-
-
-@get("/accounts/{account_id:uuid}/kdf", tags=["relay"], summary="Key-derivation parameters for joining", security=[])
-async def kdf(request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-    """The Argon2id parameters and salt a joining device derives its keys with."""
-    return await state_of(request).database.read(keyring_kdf, account_id)
-
-
-@post("/accounts/{account_id:uuid}/devices", tags=["relay"], summary="Enrol a device by passphrase", security=[])
-async def join(request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID], data: JSONBody[Join]) -> Joined:
-    """Register a new device that proves knowledge of the passphrase; answer the wrapped key."""
-    database = state_of(request).database
-    if await database.write(count_attempt, f"relay-join:{account_id}", JOIN_WINDOW_SECONDS) > JOIN_ATTEMPTS:
-        raise TooManyRequestsException(
-            detail="too many join attempts; try again later", headers={"Retry-After": str(JOIN_WINDOW_SECONDS)}
-        )
-    key_id, wrapped = await database.write(join_device, account_id, data.device_id, data.verify_key, data.join_token)
-    return Joined(key_id=key_id, wrapped=wrapped)
 
 
 @put(
@@ -248,14 +183,14 @@ async def join(request: Request[Any, Any, Any], account_id: FromPath[uuid.UUID],
 )
 async def put_device_card(request: Request[Any, Any, Any]) -> None:
     """The request body is the device's card, sealed under the data key by the device."""
-    account, device = _signed(request)
+    account, device = signed_request(request)
     await state_of(request).database.write(put_card, account, device, await request.body())
 
 
 @get("/devices", tags=["relay"], summary="The account's devices (signed request)", security=[], guards=[signed_device])
 async def devices(request: Request[Any, Any, Any]) -> DeviceList:
     """Every device of the account with its public key and card."""
-    account, _ = _signed(request)
+    account, _ = signed_request(request)
     found = await state_of(request).database.read(list_devices, account)
     return DeviceList(
         items=[Device(device_id=d.device_id, verify_key=d.verify_key, card=d.card, revoked=d.revoked) for d in found]

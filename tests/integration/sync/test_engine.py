@@ -12,13 +12,17 @@ from prism.client.relay import RelayClient
 from prism.storage.catalog import list_portfolios
 from prism.storage.holdings import read_cash, read_holdings
 from prism.sync.engine import SyncEngine
-from prism.sync.enrol import create_sync_account, join_sync_account
+from prism.sync.enrol import Created, create_sync_account, join_sync_account
 from prism.sync.keys import DeviceKeys
 from tests.builders import entry, make_book, record
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Device, DeviceFactory, Relay
 
 
 async def _first(relay: Relay, device: Device) -> DeviceKeys:
+    return (await _create(relay, device)).keys
+
+
+async def _create(relay: Relay, device: Device) -> Created:
     async with relay.client() as client:
         return await create_sync_account(
             device.database,

@@ -50,7 +50,7 @@ async def _enrol(relay: Relay, databases: list[Database], folder: Path) -> list[
             settings=FAST_KDF,
             keys_path=folder / "keys-0",
         )
-    keys.append(first)
+    keys.append(first.keys)
     for n, database in enumerate(databases[1:], start=1):
         async with relay.client() as client:
             keys.append(
@@ -58,7 +58,7 @@ async def _enrol(relay: Relay, databases: list[Database], folder: Path) -> list[
                     database,
                     client,
                     relay_url=relay.url,
-                    account_id=first.account_id,
+                    account_id=first.keys.account_id,
                     passphrase=PASSPHRASE,
                     keys_path=folder / f"keys-{n}",
                 )

@@ -1,0 +1,77 @@
+"""``prism devices``: the sync account's devices; revoke a lost one."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from prism.cli.sync import linked_relay
+from prism.cli.terminal import console, run_async
+from prism.client.relay import DeviceEntry
+from prism.config import Settings
+from prism.errors import ChangeSetRejectedError
+from prism.sync.keyring import revoke_and_rotate
+from prism.sync.keys import DeviceKeys, open_card
+
+__all__ = ["devices"]
+
+
+@click.group()
+def devices() -> None:
+    """The devices of this device's sync account."""
+
+
+@devices.command("list")
+@click.pass_obj
+def devices_list(settings: Settings) -> None:
+    """Every enrolled device, and whether its card proves it was enrolled by a key holder."""
+
+    async def run() -> Table:
+        async with linked_relay(settings) as (keys, relay):
+            table = Table(title=f"devices of {keys.account_id}")
+            for column in ("device", "state", "card"):
+                table.add_column(column)
+            for device in await relay.devices():
+                state = "revoked" if device.revoked else ("this device" if device.device_id == keys.device_id else "")
+                card = "missing"
+                if device.card is not None:
+                    try:
+                        card = (
+                            "valid"
+                            if open_card(device.card, keys) == (device.device_id, device.verify_key)
+                            else "forged"
+                        )
+                    except ChangeSetRejectedError:
+                        card = "forged"
+                table.add_row(device.device_id, state, card)
+            return table
+
+    console.print(run_async(run()))
+
+
+@devices.command("revoke")
+@click.argument("device_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def devices_revoke(settings: Settings, device_id: str, yes: bool) -> None:
+    """Revoke DEVICE_ID: the relay refuses it, and a new data key it never sees seals what follows."""
+    if not yes:
+        click.confirm(f"Revoke device {device_id}? It will not sync again.", abort=True)
+
+    async def run() -> str:
+        async with linked_relay(settings) as (keys, relay):
+            updated = await revoke_and_rotate(relay, keys, settings.sync_keys_path, device_id)
+            return updated.key_id
+
+    key_id = run_async(run())
+    console.print(f"[green]revoked[/green] {device_id}; new data key {key_id} sealed to the other devices")
+
+
+def _card_state(device: DeviceEntry, keys: DeviceKeys) -> str:
+    if device.card is None:
+        return "missing"
+    try:
+        vouched = open_card(device.card, keys) == (device.device_id, device.verify_key)
+    except ChangeSetRejectedError:
+        vouched = False
+    return "valid" if vouched else "forged"
