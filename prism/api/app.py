@@ -22,6 +22,7 @@ from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_k
 from prism.api.routes.portfolios import PortfolioController
 from prism.api.routes.relay import devices, pull, push, put_device_card, register
 from prism.api.routes.settings import SettingController
+from prism.api.routes.snapshots import complete, get_chunk, latest, pull_not_compacted, storage, upload_chunk
 from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
 from prism.api.routes.transactions import TransactionController
@@ -61,6 +62,7 @@ RELAY_ROUTES: list[ControllerRouterHandler] = [
     revoke,
     delete_account,
 ]
+RELAY_ROUTES += [upload_chunk, complete, latest, get_chunk, storage]
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -89,7 +91,8 @@ def create_app(settings: Settings) -> Litestar:
             await database.dispose()
 
     routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]
-    routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES))
+    # A pull behind the latest snapshot answers 410 (the pull route itself knows nothing of snapshots).
+    routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES, guards=[pull_not_compacted]))
     if hosted:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     return Litestar(

@@ -5,6 +5,7 @@ prism sync join --relay URL --account ID
 prism sync                             # one exchange (push, then pull)
 prism sync --watch                     # keep exchanging until interrupted
 prism sync status
+prism sync compact                     # upload a snapshot; the relay drops the sets it covers
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def _report_line(report: SyncReport) -> str:
         parts.append(f"{report.held_sets} set(s) held for missing predecessors")
     if report.held_changes:
         parts.append(f"{report.held_changes} change(s) from a newer Prism kept until you upgrade")
+    if report.restored_changes:
+        parts.append(f"restored {report.restored_changes:,} change(s) from a snapshot")
     if report.rejected:
         parts.append(f"[red]{len(report.rejected)} set(s) rejected[/red]")
     return "; ".join(parts)
@@ -251,6 +254,44 @@ def sync_status(settings: Settings) -> None:
             table.add_row("held sets from", ", ".join(sorted(held)) or "none")
             table.add_row("open conflicts", str(len(await database.read(list_conflicts, owner))))
             return table
+
+    console.print(run_async(run()))
+
+
+def _size(count: int, size: int) -> str:
+    return f"{count:,} ({size / 1e6:,.1f} MB)"
+
+
+@sync.command("compact")
+@click.option("--relay", "relay_url", help="Relay URL for this run (default: the linked one).")
+@click.pass_obj
+def sync_compact(settings: Settings, relay_url: str | None) -> None:
+    """Upload a sealed snapshot of this device's state; the relay drops the sets it covers."""
+
+    async def run() -> Table:
+        async with upgraded_store(settings) as database:
+            keys, link = await _linked(database, settings)
+            async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
+                engine = SyncEngine(database, keys, relay)
+                before = await relay.storage()
+                with console.status("sealing and uploading a snapshot"):
+                    done = await engine.upload_snapshot()
+                after = await relay.storage()
+        table = Table(title=f"snapshot {done.snapshot_id}: relay sets up to {done.covers_seq}")
+        for column in ("relay storage", "before", "after"):
+            table.add_column(column, justify="left" if column == "relay storage" else "right")
+        table.add_row("change sets", _size(before.sets, before.set_bytes), _size(after.sets, after.set_bytes))
+        table.add_row(
+            "snapshot chunks",
+            _size(before.snapshot_chunks, before.snapshot_bytes),
+            _size(after.snapshot_chunks, after.snapshot_bytes),
+        )
+        total_before, total_after = before.set_bytes + before.snapshot_bytes, after.set_bytes + after.snapshot_bytes
+        table.add_row("total", f"{total_before / 1e6:,.1f} MB", f"{total_after / 1e6:,.1f} MB")
+        table.caption = (
+            f"{done.changes:,} compacted change(s) in {done.chunks} chunk(s); {done.dropped_sets} set(s) dropped"
+        )
+        return table
 
     console.print(run_async(run()))
 

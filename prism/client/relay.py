@@ -25,7 +25,18 @@ import nacl.signing
 from prism.client.errors import ClientError, RelayUnavailableError, RequestRejectedError
 from prism.client.signing import sign_request
 
-__all__ = ["DeviceEntry", "EnvelopeEntry", "JoinedEntry", "PullPage", "RelayClient", "RelayIdentity", "StoredSet"]
+__all__ = [
+    "CompactionEntry",
+    "DeviceEntry",
+    "EnvelopeEntry",
+    "JoinedEntry",
+    "PullPage",
+    "RelayClient",
+    "RelayIdentity",
+    "RelayStorageEntry",
+    "SnapshotEntry",
+    "StoredSet",
+]
 
 
 class RelayIdentity(NamedTuple):
@@ -77,6 +88,36 @@ class DeviceEntry(msgspec.Struct, frozen=True):
     verify_key: str
     card: bytes | None
     revoked: bool
+
+
+class SnapshotEntry(msgspec.Struct, frozen=True):
+    """A complete snapshot: relay sets up to ``covers_seq`` are inside its ``chunks``."""
+
+    snapshot_id: uuid.UUID
+    device_id: str
+    covers_seq: int
+    chunks: int
+
+
+class CompactionEntry(msgspec.Struct, frozen=True):
+    """A completed snapshot and how many sets the relay dropped for it."""
+
+    snapshot_id: uuid.UUID
+    covers_seq: int
+    dropped_sets: int
+
+
+class RelayStorageEntry(msgspec.Struct, frozen=True):
+    """What the account keeps on the relay."""
+
+    sets: int
+    set_bytes: int
+    snapshot_chunks: int
+    snapshot_bytes: int
+
+
+class _Latest(msgspec.Struct, frozen=True):
+    snapshot: SnapshotEntry | None
 
 
 class _DeviceList(msgspec.Struct, frozen=True):
@@ -230,3 +271,25 @@ class RelayClient:
         """Sets after ``after``; with ``wait``, the relay holds the call until one arrives."""
         answer = await self._send("GET", "/pull", params={"after": after, "wait": wait}, long_poll=wait)
         return msgspec.json.decode(answer, type=PullPage)
+
+    async def put_snapshot_chunk(self, snapshot_id: uuid.UUID, chunk: int, sealed: bytes) -> None:
+        """Upload one sealed snapshot chunk (again, on a retry)."""
+        await self._send("PUT", f"/snapshots/{snapshot_id}/chunks/{chunk}", content=sealed)
+
+    async def complete_snapshot(self, snapshot_id: uuid.UUID, *, covers_seq: int, chunks: int) -> CompactionEntry:
+        """Make an uploaded snapshot the latest; the relay compacts."""
+        body = msgspec.json.encode({"covers_seq": covers_seq, "chunks": chunks})
+        answer = await self._send("POST", f"/snapshots/{snapshot_id}/complete", content=body)
+        return msgspec.json.decode(answer, type=CompactionEntry)
+
+    async def latest_snapshot(self) -> SnapshotEntry | None:
+        """The account's newest complete snapshot, if any."""
+        return msgspec.json.decode(await self._send("GET", "/snapshots/latest"), type=_Latest).snapshot
+
+    async def snapshot_chunk(self, snapshot_id: uuid.UUID, chunk: int) -> bytes:
+        """One sealed chunk of a complete snapshot."""
+        return await self._send("GET", f"/snapshots/{snapshot_id}/chunks/{chunk}")
+
+    async def storage(self) -> RelayStorageEntry:
+        """Counts and bytes of the account's stored sets and snapshot chunks."""
+        return msgspec.json.decode(await self._send("GET", "/storage"), type=RelayStorageEntry)

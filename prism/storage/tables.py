@@ -47,6 +47,8 @@ __all__ = [
     "relay_envelopes",
     "relay_keyrings",
     "relay_sets",
+    "relay_snapshot_chunks",
+    "relay_snapshots",
     "settings",
     "sync_conflicts",
     "sync_held_changes",
@@ -391,6 +393,29 @@ relay_sets = Table(
     Column("received_at", UTCDateTime, nullable=False),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     Index(None, "account_id", "set_id", unique=True),
+)
+
+relay_snapshots = Table(
+    "relay_snapshots",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("snapshot_id", Id, primary_key=True),
+    Column("device_id", String(16), nullable=False),  # the device uploading it
+    Column("covers_seq", BigInteger, nullable=True),  # set on completion: relay sets up to here are inside
+    Column("chunks", BigInteger, nullable=True),  # set on completion
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime, nullable=True),  # None while the upload is unfinished
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+relay_snapshot_chunks = Table(
+    "relay_snapshot_chunks",
+    metadata,
+    Column("account_id", Id, primary_key=True),
+    Column("snapshot_id", Id, primary_key=True),
+    Column("chunk", BigInteger, primary_key=True),
+    Column("body", LargeBinary, nullable=False),  # sealed like a change set, under a snapshot header
+    ForeignKeyConstraint(["account_id", "snapshot_id"], ["relay_snapshots.account_id", "relay_snapshots.snapshot_id"]),
 )
 
 # --- a device's link to its relay (never synced: per device) ------------------------

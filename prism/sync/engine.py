@@ -13,14 +13,15 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from prism.client.errors import RelayUnavailableError
+from prism.client.errors import RelayUnavailableError, RequestRejectedError
 from prism.client.relay import RelayClient, RelayIdentity, StoredSet
-from prism.errors import ChangeSetRejectedError
+from prism.errors import ChangeSetRejectedError, ConflictError
 from prism.storage.engine import Database
 from prism.storage.projection import rebuild_stale
 from prism.sync.codec import read_header
@@ -41,8 +42,9 @@ from prism.sync.link import (
     remember_peers,
     seal_outbox,
 )
+from prism.sync.snapshot import RestoreReport, peer_verify_keys, restore_snapshot, take_snapshot
 
-__all__ = ["Backoff", "SyncEngine", "SyncReport", "schema_version"]
+__all__ = ["Backoff", "SnapshotReport", "SyncEngine", "SyncReport", "schema_version"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class SyncReport:
     conflicts: int = 0
     held_sets: int = 0
     held_changes: int = 0
+    restored_changes: int = 0  # from a snapshot (bootstrap)
     rejected: list[str] = field(default_factory=list)
 
     def add_page(self, page: PageReport) -> None:
@@ -76,6 +79,18 @@ class SyncReport:
         self.held_sets += page.held
         self.held_changes += page.held_changes
         self.rejected.extend(page.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotReport:
+    """What uploading a snapshot did."""
+
+    snapshot_id: uuid.UUID
+    covers_seq: int
+    chunks: int
+    changes: int
+    sealed_bytes: int
+    dropped_sets: int
 
 
 class Backoff:
@@ -162,10 +177,22 @@ class SyncEngine:
             await self.refresh_peers()
         # Changes from a newer schema kept earlier apply once this build understands them.
         await self.database.write(release_held_changes, owner)
+        if (await self.database.read(read_link, owner)).relay_cursor == 0:
+            await self.bootstrap(report)  # a fresh device starts from the latest snapshot, if any
         while True:
             link = await self.database.read(read_link, owner)
-            page = await self.relay.pull(link.relay_cursor, wait=wait)
+            try:
+                page = await self.relay.pull(link.relay_cursor, wait=wait)
+            except RequestRejectedError as error:
+                if error.status != 410:
+                    raise
+                await self._bootstrap_past(link.relay_cursor, report)  # the sets we need were compacted
+                continue
             wait = 0.0
+            if page.items and page.items[0].seq > link.relay_cursor + 1:
+                # Compacted between the relay's check and its read: the same remedy.
+                await self._bootstrap_past(link.relay_cursor, report)
+                continue
             if not page.items:
                 # Pages only mark the projection stale: one rebuild per catch-up, not per page.
                 await self.database.write(rebuild_stale, owner)
@@ -179,6 +206,39 @@ class SyncEngine:
             report.add_page(await self.database.write(apply_page, owner, self.keys, items, rebuild=False))
             if progress is not None:
                 progress(items[-1][0], max(page.head, items[-1][0]))
+
+    async def bootstrap(self, report: SyncReport | None = None) -> RestoreReport | None:
+        """Restore the relay's latest snapshot (None when it has none), verified before anything applies."""
+        latest = await self.relay.latest_snapshot()
+        if latest is None:
+            return None
+        await self.refresh_peers()
+        bodies = [await self.relay.snapshot_chunk(latest.snapshot_id, n) for n in range(latest.chunks)]
+        owner = self.keys.owner_id
+        verify_keys = await self.database.read(peer_verify_keys, owner)
+        verify_keys[self.keys.device_id] = self.keys.signing_key.verify_key
+        restored = await self.database.write(
+            restore_snapshot, owner, self.keys, latest.snapshot_id, latest.covers_seq, bodies, verify_keys
+        )
+        if report is not None:
+            report.restored_changes += restored.changes
+        return restored
+
+    async def _bootstrap_past(self, cursor: int, report: SyncReport) -> None:
+        restored = await self.bootstrap(report)
+        if restored is None or restored.covers_seq <= cursor:
+            raise ConflictError(f"the relay dropped the sets after {cursor} and has no snapshot past them")
+
+    async def upload_snapshot(self) -> SnapshotReport:
+        """Catch up, then upload a sealed snapshot of everything up to the cursor; the relay compacts."""
+        await self.sync_once()
+        snapshot_id = uuid.uuid4()
+        owner, keys = self.keys.owner_id, self.keys
+        covers, count, sealed = await self.database.read(take_snapshot, owner, keys, schema_version(), snapshot_id)
+        for n, body in enumerate(sealed):
+            await self.relay.put_snapshot_chunk(snapshot_id, n, body)
+        done = await self.relay.complete_snapshot(snapshot_id, covers_seq=covers, chunks=len(sealed))
+        return SnapshotReport(snapshot_id, covers, len(sealed), count, sum(map(len, sealed)), done.dropped_sets)
 
     async def sync_once(self, progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Push, then pull: one full exchange with the relay."""
