@@ -101,6 +101,23 @@ class Database:
         except exc.DBAPIError as error:
             raise StorageError(f"the database failed: {error.orig}") from error
 
+    async def checkpoint(self) -> None:
+        """On SQLite, fold the write-ahead log into the file and empty it (after a deletion,
+        so no earlier page survives in the log). Nothing to do on PostgreSQL."""
+        if self._sqlite is None:
+            return
+        writer = self._sqlite.writer
+
+        def fold() -> None:
+            # On the driver connection itself: a checkpoint cannot run inside the
+            # transaction SQLAlchemy would begin.
+            with writer.connect() as connection:
+                raw = connection.connection.dbapi_connection
+                assert raw is not None
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+        await asyncio.get_running_loop().run_in_executor(self._sqlite.write_thread, fold)
+
     def change_stamp(self) -> int | None:
         """A number that changes whenever any process commits to the store, or None.
 
@@ -186,6 +203,8 @@ def _sqlite_engine(settings: DatabaseSettings, *, writer: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
         cursor.execute(f"PRAGMA synchronous={settings.synchronous}")
+        # Deleted content is overwritten, not left in free pages: what is deleted is gone.
+        cursor.execute("PRAGMA secure_delete=ON")
         if not writer:
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()

@@ -48,6 +48,8 @@ def parse_recovery_key(text: str) -> bytes:
         key = base64.b32decode(body + "====")[:_KEY_BYTES]
     except ValueError:
         raise ValidationError("not a recovery key", field="recovery_key") from None
-    if len(key) != _KEY_BYTES or _checksum(key) != check:
+    # The last character carries one bit of key and four of padding: a typo there may
+    # decode to the same key, so the text itself must be the key's own spelling.
+    if len(key) != _KEY_BYTES or base64.b32encode(key).decode()[:_KEY_CHARS] != body or _checksum(key) != check:
         raise ValidationError("the checksum does not match: a character is mistyped", field="recovery_key")
     return key

@@ -142,4 +142,6 @@ async def revoke(request: Request[Any, Any, Any], device_id: FromPath[str]) -> N
 async def delete_account(request: Request[Any, Any, Any]) -> None:
     """Sets, devices, keyring and envelopes: all gone."""
     account, _ = signed_request(request)
-    await state_of(request).database.write(delete_relay_account, account)
+    database = state_of(request).database
+    await database.write(delete_relay_account, account)
+    await database.checkpoint()
