@@ -104,9 +104,10 @@ async def run(transactions: int, edits: int, folder: Path, pg_url: str) -> None:
             RelayClient(relay_url) as relay_b,
             RelayClient(relay_url) as relay_c,
         ):
-            keys_a = await create_sync_account(
+            created = await create_sync_account(
                 a, relay, relay_url=relay_url, passphrase=PASSPHRASE, settings=FAST_KDF, keys_path=folder / "a.keys"
             )
+            keys_a = created.keys
             engine_a = SyncEngine(a, keys_a, relay)
             with console.status(f"A seals and pushes {total:,} changes"):
                 await engine_a.push()
