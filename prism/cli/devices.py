@@ -10,7 +10,7 @@ from prism.cli.terminal import console, run_async
 from prism.client.relay import DeviceEntry
 from prism.config import Settings
 from prism.errors import ChangeSetRejectedError
-from prism.sync.keyring import revoke_and_rotate
+from prism.sync.keyring import invite_device, revoke_and_rotate
 from prism.sync.keys import DeviceKeys, open_card
 
 __all__ = ["devices"]
@@ -47,6 +47,21 @@ def devices_list(settings: Settings) -> None:
             return table
 
     console.print(run_async(run()))
+
+
+@devices.command("add")
+@click.pass_obj
+def devices_add(settings: Settings) -> None:
+    """Show a one-time code (valid 15 minutes) that enrols a new device."""
+
+    async def run() -> tuple[str, str]:
+        async with linked_relay(settings) as (keys, relay):
+            return await invite_device(relay, keys), relay.base_url
+
+    code, relay_url = run_async(run())
+    # Plain echo: a code must never be wrapped across lines (upper case, digits and dashes: QR-friendly).
+    click.echo("On the new device, within 15 minutes:")
+    click.echo(f"    prism sync join --relay {relay_url} --code {code}")
 
 
 @devices.command("revoke")

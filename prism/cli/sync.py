@@ -29,7 +29,7 @@ from prism.storage.engine import Database
 from prism.sync.conflicts import list_conflicts
 from prism.sync.engine import SyncEngine, SyncReport
 from prism.sync.enrol import Created, create_sync_account, join_sync_account
-from prism.sync.keyring import change_passphrase
+from prism.sync.keyring import change_passphrase, read_invitation
 from prism.sync.keys import DeviceKeys, load_device_keys
 from prism.sync.link import Link, held_devices, outbox_size, peer_ids, read_link
 
@@ -155,7 +155,13 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
 
 
 def _enrol(
-    settings: Settings, relay_url: str, account_id: uuid.UUID, *, passphrase: str | None, recovery_key: str | None
+    settings: Settings,
+    relay_url: str,
+    account_id: uuid.UUID,
+    *,
+    passphrase: str | None = None,
+    recovery_key: str | None = None,
+    code: str | None = None,
 ) -> SyncReport:
     async def run() -> SyncReport:
         async with upgraded_store(settings) as database, RelayClient(relay_url) as relay:
@@ -166,6 +172,7 @@ def _enrol(
                 account_id=account_id,
                 passphrase=passphrase,
                 recovery_key=recovery_key,
+                code=code,
                 keys_path=settings.sync_keys_path,
             )
             engine = SyncEngine(database, keys, relay, keys_path=settings.sync_keys_path)
@@ -177,13 +184,20 @@ def _enrol(
 
 @sync.command("join")
 @click.option("--relay", "relay_url", required=True, help="URL of the account's relay.")
-@click.option("--account", "account_id", required=True, type=click.UUID, help="The sync account to join.")
+@click.option("--code", help="The one-time code `prism devices add` showed on an enrolled device.")
+@click.option("--account", "account_id", type=click.UUID, help="The sync account to join by passphrase.")
 @click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False), help="Read the passphrase here.")
 @click.pass_obj
-def sync_join(settings: Settings, relay_url: str, account_id: uuid.UUID, passphrase_file: str | None) -> None:
-    """Enrol this (empty) device in an existing sync account, with its passphrase."""
-    passphrase = _passphrase(passphrase_file, confirm=False)
-    report = _enrol(settings, relay_url, account_id, passphrase=passphrase, recovery_key=None)
+def sync_join(
+    settings: Settings, relay_url: str, code: str | None, account_id: uuid.UUID | None, passphrase_file: str | None
+) -> None:
+    """Enrol this (empty) device in an existing sync account: by code, or by passphrase."""
+    if code is not None:
+        report = _enrol(settings, relay_url, read_invitation(code)[0], code=code)
+    elif account_id is not None:
+        report = _enrol(settings, relay_url, account_id, passphrase=_passphrase(passphrase_file, confirm=False))
+    else:
+        raise click.UsageError("give --code (from `prism devices add`) or --account (to join by passphrase)")
     console.print(f"[green]joined[/green]: {_report_line(report)}")
 
 
@@ -198,7 +212,7 @@ def sync_recover(settings: Settings, relay_url: str, account_id: uuid.UUID, reco
         recovery_key = Path(recovery_key_file).read_text().strip()
     else:
         recovery_key = str(click.prompt("Recovery key", hide_input=True))
-    report = _enrol(settings, relay_url, account_id, passphrase=None, recovery_key=recovery_key)
+    report = _enrol(settings, relay_url, account_id, recovery_key=recovery_key)
     console.print(f"[green]recovered[/green]: {_report_line(report)}")
 
 

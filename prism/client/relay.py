@@ -148,6 +148,7 @@ class RelayClient:
         timeout: float = 15.0,
     ) -> None:
         self.identity = identity
+        self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/relay/v1", transport=transport, timeout=timeout

@@ -23,13 +23,14 @@ from prism.storage.engine import Database
 from prism.storage.tables import accounts, changes, clock_states, sync_links
 from prism.sync.envelopes import (
     AccountCard,
+    invitation_secrets,
     open_account_card,
     open_envelope,
     passphrase_secrets,
     recovery_secrets,
     seal_account_card,
 )
-from prism.sync.keyring import check_passphrase, seal_to_recipients
+from prism.sync.keyring import check_passphrase, read_invitation, seal_to_recipients
 from prism.sync.keys import (
     AccountKey,
     DeviceKeys,
@@ -102,12 +103,20 @@ async def join_sync_account(
     account_id: uuid.UUID,
     passphrase: str | None = None,
     recovery_key: str | None = None,
+    code: str | None = None,
     keys_path: Path,
 ) -> DeviceKeys:
     """Enrol this device, which must hold no portfolio data yet, in an existing account,
-    with the passphrase or (when every device is lost) the recovery key."""
+    with a one-time code from an enrolled device, the passphrase, or (when every device
+    is lost) the recovery key."""
     await database.read(_check_joinable)
-    if recovery_key is not None:
+    if code is not None:
+        code_account, secret = read_invitation(code)
+        if code_account != account_id:
+            raise ValidationError("this code is for another account", field="code")
+        private, token = invitation_secrets(secret)
+        via = "code"
+    elif recovery_key is not None:
         private, token = recovery_secrets(parse_recovery_key(recovery_key))
         via = "recovery"
     elif passphrase is not None:

@@ -32,6 +32,8 @@ __all__ = [
     "device_box_key",
     "device_public",
     "device_recipient",
+    "invitation_recipient",
+    "invitation_secrets",
     "open_account_card",
     "open_envelope",
     "passphrase_secrets",
@@ -76,6 +78,18 @@ def recovery_secrets(recovery_key: bytes) -> tuple[nacl.public.PrivateKey, bytes
     seed = hashlib.blake2b(recovery_key, digest_size=32, person=b"prism-rec-box").digest()
     token = hashlib.blake2b(recovery_key, digest_size=32, person=b"prism-rec-join").digest()
     return nacl.public.PrivateKey.from_seed(seed), token
+
+
+def invitation_secrets(secret: bytes) -> tuple[nacl.public.PrivateKey, bytes]:
+    """A one-time enrolment code's X25519 key and join token (128 random bits: no stretching)."""
+    seed = hashlib.blake2b(secret, digest_size=32, person=b"prism-inv-box").digest()
+    token = hashlib.blake2b(secret, digest_size=32, person=b"prism-inv-join").digest()
+    return nacl.public.PrivateKey.from_seed(seed), token
+
+
+def invitation_recipient(token: bytes) -> str:
+    """Where an invitation's envelopes wait: named by its token's hash, so only the code finds them."""
+    return "invite:" + hashlib.sha256(token).hexdigest()[:32]
 
 
 class _Sealed(msgspec.Struct, array_like=True, frozen=True):

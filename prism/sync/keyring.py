@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import uuid
 from pathlib import Path
 
 import msgspec
@@ -23,6 +25,8 @@ from prism.sync.envelopes import (
     device_box_key,
     device_public,
     device_recipient,
+    invitation_recipient,
+    invitation_secrets,
     open_envelope,
     passphrase_secrets,
     seal_account_card,
@@ -30,10 +34,13 @@ from prism.sync.envelopes import (
 )
 from prism.sync.keys import AccountKey, DeviceKeys, join_verifier, new_account_key, new_kdf_params, open_card
 from prism.sync.keys import save_device_keys as save_keys
+from prism.sync.recovery import format_recovery_key, parse_recovery_key
 
 __all__ = [
     "MIN_STRENGTH",
     "change_passphrase",
+    "invite_device",
+    "read_invitation",
     "check_passphrase",
     "learn_keys",
     "revoke_and_rotate",
@@ -73,6 +80,20 @@ def seal_to_recipients(
     ]
 
 
+def _seal_all(keys: DeviceKeys, recipient: str, public: nacl.public.PublicKey) -> list[EnvelopeEntry]:
+    """Every data key of ``keys`` sealed to one recipient, the current key last (whoever
+    opens them seals with the last)."""
+    order = [k for k in keys.data_keys if k != keys.key_id] + [keys.key_id]
+    return [
+        EnvelopeEntry(
+            recipient,
+            key_id,
+            seal_envelope(public, keys.account_id, AccountKey(keys.owner_id, key_id, keys.data_keys[key_id])),
+        )
+        for key_id in order
+    ]
+
+
 async def _verified_devices(relay: RelayClient, keys: DeviceKeys) -> list[tuple[str, str]]:
     """The account's other live devices whose cards open under our keys."""
     found = []
@@ -105,6 +126,25 @@ async def learn_keys(relay: RelayClient, keys: DeviceKeys, keys_path: Path | Non
     return updated
 
 
+async def invite_device(relay: RelayClient, keys: DeviceKeys) -> str:
+    """A one-time enrolment code for a new device: the account id and 128 random bits.
+
+    Every data key is sealed to the code's X25519 key and left at the relay under the
+    hash of the code's token; the first device to present the token within the code's
+    lifetime gets them, once. Neither the relay nor anyone watching can open them.
+    """
+    secret = secrets.token_bytes(16)
+    private, token = invitation_secrets(secret)
+    await relay.put_envelopes(_seal_all(keys, invitation_recipient(token), private.public_key))
+    return format_recovery_key(keys.account_id.bytes + secret)
+
+
+def read_invitation(code: str) -> tuple[uuid.UUID, bytes]:
+    """The account id and secret of an enrolment code (typos caught by its checksum)."""
+    raw = parse_recovery_key(code)
+    return uuid.UUID(bytes=raw[:16]), raw[16:]
+
+
 async def change_passphrase(
     relay: RelayClient, keys: DeviceKeys, keys_path: Path, passphrase: str, settings: SyncSettings
 ) -> DeviceKeys:
@@ -113,11 +153,7 @@ async def change_passphrase(
     params = new_kdf_params(settings.kdf_ops, settings.kdf_mem_kib)
     private, token = await asyncio.to_thread(passphrase_secrets, passphrase, params)
     updated = msgspec.structs.replace(keys, passphrase_public=bytes(private.public_key))
-    sealed = [
-        EnvelopeEntry(PASSPHRASE, key_id, seal_envelope(private.public_key, keys.account_id, key))
-        for key_id, key in ((k, AccountKey(keys.owner_id, k, v)) for k, v in keys.data_keys.items())
-    ]
-    await relay.put_envelopes(sealed)
+    await relay.put_envelopes(_seal_all(keys, PASSPHRASE, private.public_key))
     card = seal_account_card(updated, AccountCard(updated.passphrase_public, updated.recovery_public))
     await relay.put_keyring(
         kdf=msgspec.to_builtins(params), join_verifier=join_verifier(token), recovery_verifier=None, account_card=card

@@ -34,7 +34,9 @@ __all__ = [
     "revoke_device",
 ]
 
-Via = Literal["passphrase", "recovery"]
+Via = Literal["passphrase", "recovery", "code"]
+#: How long a one-time enrolment code stays valid.
+INVITATION_LIFETIME = dt.timedelta(minutes=15)
 _RECIPIENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789:")
 
 
@@ -97,10 +99,11 @@ def keyring_kdf(connection: Connection, account_id: uuid.UUID) -> dict[str, Any]
 
 
 def put_envelopes(connection: Connection, account_id: uuid.UUID, envelopes: Sequence[Envelope]) -> None:
-    """Store envelopes, replacing any for the same recipient and key."""
+    """Store envelopes, replacing any for the same recipient and key; they are listed
+    later in the order given (devices seal with the last key they open)."""
     e = relay_envelopes.c
     now = dt.datetime.now(dt.UTC)
-    for envelope in envelopes:
+    for order, envelope in enumerate(envelopes):
         if not envelope.recipient or set(envelope.recipient) - _RECIPIENT_CHARS or len(envelope.recipient) > 40:
             raise ValidationError("a recipient is passphrase, recovery or device:<id>", field="recipient")
         if not 0 < len(envelope.sealed) <= 512 or not 0 < len(envelope.key_id) <= 32:
@@ -113,7 +116,8 @@ def put_envelopes(connection: Connection, account_id: uuid.UUID, envelopes: Sequ
                 recipient=envelope.recipient,
                 key_id=envelope.key_id,
                 sealed=envelope.sealed,
-                created_at=now,
+                # A batch keeps the order it was given in: the last key of a batch is the newest.
+                created_at=now + dt.timedelta(microseconds=order),
             )
         )
 
@@ -147,12 +151,35 @@ def join_device(
     row = connection.execute(
         select(k.join_verifier, k.recovery_verifier, k.account_card).where(k.account_id == account_id)
     ).first()
-    expected = None if row is None else (row.join_verifier if via == "passphrase" else row.recovery_verifier)
+    if row is None:
+        raise NotFoundError("unknown account or wrong passphrase")
+    if via == "code":
+        return _join_by_code(
+            connection, account_id, device_id, verify_key, token=join_token, card=bytes(row.account_card)
+        )
+    expected = row.join_verifier if via == "passphrase" else row.recovery_verifier
     presented = hashlib.sha256(join_token).hexdigest()
     if expected is None or not hmac.compare_digest(presented, str(expected)):
         raise NotFoundError("unknown account or wrong passphrase")
     add_device(connection, account_id, device_id, verify_key)
-    return Enrolled(envelopes_for(connection, account_id, via), bytes(row.account_card))  # type: ignore[union-attr]
+    return Enrolled(envelopes_for(connection, account_id, via), bytes(row.account_card))
+
+
+def _join_by_code(
+    connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str, *, token: bytes, card: bytes
+) -> Enrolled:
+    """Enrol by a one-time code: its envelopes are handed out once, within their lifetime."""
+    recipient = "invite:" + hashlib.sha256(token).hexdigest()[:32]
+    found = envelopes_for(connection, account_id, recipient)
+    e = relay_envelopes.c
+    created = connection.scalar(
+        select(e.created_at).where(e.account_id == account_id, e.recipient == recipient).limit(1)
+    )
+    connection.execute(delete(relay_envelopes).where(e.account_id == account_id, e.recipient == recipient))
+    if not found or created is None or dt.datetime.now(dt.UTC) - created > INVITATION_LIFETIME:
+        raise NotFoundError("unknown, used or expired enrolment code")
+    add_device(connection, account_id, device_id, verify_key)
+    return Enrolled(found, card)
 
 
 def revoke_device(connection: Connection, account_id: uuid.UUID, by_device: str, device_id: str) -> None:

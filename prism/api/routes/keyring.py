@@ -64,7 +64,7 @@ class Join(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     device_id: str
     verify_key: str
     join_token: bytes
-    via: Literal["passphrase", "recovery"] = "passphrase"
+    via: Literal["passphrase", "recovery", "code"] = "passphrase"
 
 
 class Joined(msgspec.Struct, kw_only=True):

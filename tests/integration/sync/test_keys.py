@@ -4,7 +4,10 @@ deletion, and a stolen relay database that opens nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from sqlalchemy import update
 
 from prism.client.errors import RequestRejectedError
 from prism.config import DatabaseSettings
@@ -13,10 +16,12 @@ from prism.errors import ValidationError
 from prism.storage.annotations import Note, list_notes, save_note
 from prism.storage.engine import open_database
 from prism.storage.holdings import read_cash
+from prism.storage.tables import relay_envelopes
 from prism.sync.engine import SyncEngine
 from prism.sync.enrol import create_sync_account, join_sync_account
-from prism.sync.keyring import change_passphrase, revoke_and_rotate
+from prism.sync.keyring import change_passphrase, invite_device, read_invitation, revoke_and_rotate
 from prism.sync.keys import DeviceKeys
+from prism.sync.recovery import format_recovery_key
 from tests.builders import entry, make_book, record
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Device, DeviceFactory, Relay
 from tests.integration.sync.test_engine import _create, _join, _sync
@@ -162,3 +167,60 @@ async def test_a_stolen_relay_database_holds_no_key_and_no_secret(relay: Relay, 
     finally:
         await database.dispose()
     assert count == 3  # the first device, the passphrase, the recovery key: sealed boxes only
+
+
+async def _join_by_code(relay: Relay, device: Device, code: str) -> DeviceKeys:
+    async with relay.client() as client:
+        return await join_sync_account(
+            device.database,
+            client,
+            relay_url=relay.url,
+            account_id=read_invitation(code)[0],
+            code=code,
+            keys_path=device.keys_path,
+        )
+
+
+async def test_a_one_time_code_enrols_a_device_once(relay: Relay, make_device: DeviceFactory) -> None:
+    laptop, phone, other = await make_device("laptop"), await make_device("phone"), await make_device("other")
+    book = await make_book(laptop.database)
+    await laptop.database.write(save_note, book.owner, Note(new_id(), "by code"))
+    keys = (await _create(relay, laptop)).keys
+    await _sync(relay, laptop, keys)
+    async with relay.client() as client:
+        SyncEngine(laptop.database, keys, client)
+        code = await invite_device(client, keys)
+    account, secret = read_invitation(code)
+    assert account == keys.account_id
+    assert len(secret) * 8 >= 100
+    phone_keys = await _join_by_code(relay, phone, code)
+    await _sync(relay, phone, phone_keys)
+    assert await _notes(phone, phone_keys) == ["by code"]
+    with pytest.raises(RequestRejectedError) as replayed:
+        await _join_by_code(relay, other, code)  # used once already
+    assert replayed.value.status == 404
+    forged = format_recovery_key(keys.account_id.bytes + bytes(16))
+    with pytest.raises(RequestRejectedError):
+        await _join_by_code(relay, other, forged)
+
+
+async def test_an_expired_code_enrols_nobody(relay: Relay, make_device: DeviceFactory) -> None:
+    laptop, phone = await make_device("laptop"), await make_device("phone")
+    await make_book(laptop.database)
+    keys = (await _create(relay, laptop)).keys
+    async with relay.client() as client:
+        SyncEngine(laptop.database, keys, client)
+        code = await invite_device(client, keys)
+    database = open_database(DatabaseSettings(url=relay.database_url, pool_size=1))
+    try:
+        await database.write(
+            lambda c: c.execute(
+                update(relay_envelopes)
+                .where(relay_envelopes.c.recipient.startswith("invite:"))
+                .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
+            )
+        )
+    finally:
+        await database.dispose()
+    with pytest.raises(RequestRejectedError):
+        await _join_by_code(relay, phone, code)

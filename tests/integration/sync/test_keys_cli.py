@@ -1,4 +1,5 @@
-"""The key commands end to end: init prints a recovery key, `prism sync recover` uses it,
+"""The key commands end to end: init prints a recovery key, `prism devices add` a one-time
+code that `prism sync join --code` uses, `prism sync recover` uses the recovery key,
 `prism sync passphrase` changes the passphrase, `prism devices list|revoke` manage
 devices, and `prism sync delete-account` empties the relay."""
 
@@ -34,7 +35,10 @@ def test_recover_revoke_and_change_the_passphrase_from_the_command_line(relay: R
     recovery = re.search(r"^\s+([A-Z2-7]{4}(?:-[A-Z2-7]{4}){13})$", printed, re.MULTILINE)
     assert account is not None, printed
     assert recovery is not None, printed
-    _prism(phone, "sync", "join", "--relay", relay.url, "--account", account[1], "--passphrase-file", str(secret))
+    invited = _prism(laptop, "devices", "add")
+    code = re.search(r"--code ([A-Z2-7-]+)$", invited, re.MULTILINE)
+    assert code is not None, invited
+    _prism(phone, "sync", "join", "--relay", relay.url, "--code", code[1])
 
     listed = _prism(laptop, "devices", "list")
     assert listed.count("valid") == 2
