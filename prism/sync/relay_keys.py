@@ -19,7 +19,15 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import Connection, delete, select, update
 
 from prism.errors import NotFoundError, ValidationError
-from prism.storage.tables import accounts, relay_devices, relay_envelopes, relay_keyrings, relay_sets
+from prism.storage.tables import (
+    accounts,
+    relay_devices,
+    relay_envelopes,
+    relay_keyrings,
+    relay_sets,
+    relay_snapshot_chunks,
+    relay_snapshots,
+)
 from prism.sync.relay import add_device
 
 __all__ = [
@@ -200,6 +208,7 @@ def revoke_device(connection: Connection, account_id: uuid.UUID, by_device: str,
 
 def delete_relay_account(connection: Connection, account_id: uuid.UUID) -> None:
     """Everything the relay holds for the account, gone."""
-    for table in (relay_envelopes, relay_keyrings, relay_sets, relay_devices):
+    owned = (relay_snapshot_chunks, relay_snapshots, relay_envelopes, relay_keyrings, relay_sets, relay_devices)
+    for table in owned:
         connection.execute(delete(table).where(table.c.account_id == account_id))
     connection.execute(delete(accounts).where(accounts.c.id == account_id))

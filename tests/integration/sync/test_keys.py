@@ -143,7 +143,7 @@ async def test_deleting_the_account_leaves_the_relay_nothing(relay: Relay, make_
     keys = (await _create(relay, laptop)).keys
     await _sync(relay, laptop, keys)
     async with relay.client() as client:
-        SyncEngine(laptop.database, keys, client)
+        await SyncEngine(laptop.database, keys, client).upload_snapshot()  # snapshots go too
         await client.delete_account()
     assert str(keys.account_id).encode() not in await _relay_text(relay)
     with pytest.raises(RequestRejectedError):
