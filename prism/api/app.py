@@ -22,7 +22,7 @@ from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_k
 from prism.api.routes.portfolios import PortfolioController
 from prism.api.routes.relay import devices, pull, push, put_device_card, register
 from prism.api.routes.settings import SettingController
-from prism.api.routes.snapshots import complete, get_chunk, latest, pull_not_compacted, storage, upload_chunk
+from prism.api.routes.snapshots import complete, get_chunk, latest, storage, upload_chunk
 from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
 from prism.api.routes.transactions import TransactionController
@@ -91,8 +91,7 @@ def create_app(settings: Settings) -> Litestar:
             await database.dispose()
 
     routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]
-    # A pull behind the latest snapshot answers 410 (the pull route itself knows nothing of snapshots).
-    routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES, guards=[pull_not_compacted]))
+    routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES))
     if hosted:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     return Litestar(

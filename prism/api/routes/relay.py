@@ -14,7 +14,7 @@ from typing import Any, cast
 import msgspec
 from litestar import Request, get, post, put
 from litestar.connection import ASGIConnection
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import HTTPException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery, JSONBody
 
@@ -30,6 +30,7 @@ from prism.sync.relay import (
     store_set,
     verify_request,
 )
+from prism.sync.relay_snapshots import compacted_away
 
 __all__ = ["devices", "pull", "push", "put_device_card", "register", "signed_device", "signed_request"]
 
@@ -165,6 +166,12 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
         raise ValidationError(f"must be between 0 and {MAX_WAIT_SECONDS:g} seconds", field="wait")
     state = state_of(request)
     account, _ = signed_request(request)
+    covers = await state.database.read(compacted_away, account, after)
+    if covers is not None:
+        raise HTTPException(
+            status_code=410,
+            detail=f"sets after {after} were compacted into a snapshot covering {covers}: bootstrap from the snapshot",
+        )
     found = await state.database.read(sets_after, account, after)
     if not found and wait > 0:
         await state.relay_bell.wait(account, wait)

@@ -9,15 +9,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post, put
-from litestar.connection import ASGIConnection
-from litestar.exceptions import HTTPException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody
 
 from prism.api.routes.relay import signed_device, signed_request
 from prism.api.state import state_of
 from prism.sync.relay_snapshots import (
-    compacted_away,
     complete_snapshot,
     latest_snapshot,
     put_chunk,
@@ -25,7 +21,7 @@ from prism.sync.relay_snapshots import (
     relay_storage,
 )
 
-__all__ = ["complete", "get_chunk", "latest", "pull_not_compacted", "storage", "upload_chunk"]
+__all__ = ["complete", "get_chunk", "latest", "storage", "upload_chunk"]
 
 #: A chunk holds at most 1 MiB of plaintext, so at most 2 MiB padded, plus its envelope.
 MAX_CHUNK_BYTES = (2 << 20) + (16 << 10)
@@ -68,27 +64,6 @@ class Storage(msgspec.Struct, kw_only=True):
     set_bytes: int
     snapshot_chunks: int
     snapshot_bytes: int
-
-
-async def pull_not_compacted(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """Guard for the relay router: a pull whose next sets were compacted away answers 410.
-
-    Only for a signed pull (checked first, so an unsigned caller learns nothing).
-    """
-    if connection.scope["path"] != "/relay/v1/pull":
-        return
-    await signed_device(connection, handler)
-    try:
-        after = int(connection.query_params.get("after", "0"))
-    except ValueError:
-        return  # the route's own validation answers
-    account, _ = signed_request(connection)  # type: ignore[arg-type]
-    covers = await state_of(connection).database.read(compacted_away, account, after)  # type: ignore[arg-type]
-    if covers is not None:
-        raise HTTPException(
-            status_code=410,
-            detail=f"sets after {after} were compacted into a snapshot covering {covers}: bootstrap from the snapshot",
-        )
 
 
 @put(
