@@ -21,6 +21,7 @@ import click
 from rich.table import Table
 
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
+from prism.client.errors import RequestRejectedError
 from prism.client.relay import RelayClient, RelayIdentity
 from prism.config import Settings
 from prism.errors import NotFoundError
@@ -80,6 +81,20 @@ async def _linked(database: Database, settings: Settings) -> tuple[DeviceKeys, L
     return keys, await database.read(read_link, owner)
 
 
+@contextlib.contextmanager
+def _explained_refusal() -> Iterator[None]:
+    """A relay that no longer knows this device says only 404; say what that means."""
+    try:
+        yield
+    except RequestRejectedError as error:
+        if error.status != 404:
+            raise
+        raise NotFoundError(
+            "the relay does not know this device any more: it was revoked from another device, "
+            "or the account was deleted"
+        ) from error
+
+
 @contextlib.asynccontextmanager
 async def linked_relay(settings: Settings) -> AsyncIterator[tuple[DeviceKeys, RelayClient]]:
     """This device's keys and a client for its relay that signs with them."""
@@ -109,7 +124,7 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
                     database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=settings.sync_keys_path
                 )
                 if mode == "once":
-                    with _pull_progress() as show:
+                    with _pull_progress() as show, _explained_refusal():
                         report = await engine.sync_once(progress=show)
                     console.print(_report_line(report))
                     return

@@ -68,3 +68,4 @@ def test_recover_revoke_and_change_the_passphrase_from_the_command_line(relay: R
     _prism(laptop, "sync", "delete-account", "--yes")
     refused = subprocess.run([PRISM, "sync"], check=False, env=_env(laptop), capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1
+    assert "does not know this device" in refused.stdout + refused.stderr
