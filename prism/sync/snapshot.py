@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Text, func, select, type_coerce, update
 from prism.errors import ChangeSetRejectedError, ConflictError
 from prism.storage.projection import rebuild_stale
 from prism.storage.tables import changes, sync_held_changes, sync_held_sets, sync_links, sync_outbox, sync_peers
+from prism.sync.bulk_restore import holds_nothing, restore_fresh
 from prism.sync.codec import MAX_PLAINTEXT, WireChange, bucket_size, split_changes
 from prism.sync.fold import Logged, fold
 from prism.sync.held_changes import hold_changes, split_known
@@ -269,7 +270,8 @@ def restore_snapshot(  # noqa: PLR0917 - what a restore is checked against
     One transaction: a chunk that fails any check applies nothing of the snapshot.
     """
     covered: dict[str, int] | None = None
-    total = applied = 0
+    total = 0
+    pages: list[list[WireChange]] = []
     for n, body in enumerate(bodies):
         header, chunk_covered, found = unseal_chunk(
             body, account_id=keys.account_id, snapshot_id=snapshot_id, chunk=n,
@@ -283,10 +285,11 @@ def restore_snapshot(  # noqa: PLR0917 - what a restore is checked against
         now, held = split_known(found)
         if held:
             hold_changes(connection, owner_id, held, header.schema_version)
-        applied += apply_changes(connection, owner_id, now, rebuild=False).applied
+        pages.append(now)
         total += len(found)
     if covered is None:
         raise ChangeSetRejectedError("a snapshot without chunks")
+    applied = _apply_pages(connection, owner_id, pages)
     p = sync_peers.c
     for device_id, seq in covered.items():
         connection.execute(
@@ -300,3 +303,12 @@ def restore_snapshot(  # noqa: PLR0917 - what a restore is checked against
     )
     rebuild_stale(connection, owner_id)
     return RestoreReport(covers_seq, len(bodies), total, applied)
+
+
+def _apply_pages(connection: Connection, owner_id: uuid.UUID, pages: Sequence[Sequence[WireChange]]) -> int:
+    """Merge every chunk's changes: in bulk into a device that holds nothing yet, else chunk by chunk."""
+    if holds_nothing(connection, owner_id):
+        applied = restore_fresh(connection, owner_id, [change for page in pages for change in page])
+        if applied is not None:
+            return applied
+    return sum(apply_changes(connection, owner_id, page, rebuild=False).applied for page in pages)
