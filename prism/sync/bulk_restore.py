@@ -28,7 +28,7 @@ from prism.storage.tables import SYNCED_TABLES, changes, sync_pending
 from prism.sync.codec import WireChange
 from prism.sync.fold import Folded, Logged, RowKey, fold, log_changes, unique_changes
 from prism.sync.materialize import DEPENDENT, REFERENCED, TABLES, Batch, materialize
-from prism.sync.merge import _advance_clock, _check
+from prism.sync.merge import advance_clock, check_changes
 from prism.sync.pending import save_pending
 
 __all__ = ["holds_nothing", "restore_fresh"]
@@ -72,13 +72,13 @@ def restore_fresh(connection: Connection, owner_id: uuid.UUID, incoming: Sequenc
     snapshot that is not a compacted log goes through the general merge, which records
     the losers as conflicts.
     """
-    _check(incoming)
+    check_changes(incoming)
     with gc_paused():  # hundreds of thousands of folds and rows, and no cycles
         unique = list(unique_changes(incoming).values())
         folds = _folds(unique)
         if folds is None:
             return None
-        _advance_clock(connection, owner_id, incoming)
+        advance_clock(connection, owner_id, incoming)
         log_changes(connection, owner_id, unique)
         by_table: dict[str, dict[str, Folded]] = defaultdict(dict)
         for (table_name, row_id), state in folds.items():

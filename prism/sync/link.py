@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 import nacl.signing
-from sqlalchemy import Connection, Text, delete, func, select, type_coerce, update
+from sqlalchemy import Connection, Text, cast, delete, func, select, update
 
 from prism.domain.hlc import COUNTER_BITS, MAX_DRIFT_MS
 from prism.errors import ChangeSetRejectedError, NotFoundError
@@ -104,10 +104,11 @@ def seal_outbox(
     """Seal up to ``max_changes`` own changes not yet sealed into the outbox; how many."""
     link = read_link(connection, owner_id)
     c = changes.c
-    # The log's JSON is read as text and decoded by msgspec: several times faster than
-    # the driver's json.loads, and sealing a long history is mostly this decoding.
+    # The log's JSON is cast to text in SQL (PostgreSQL's driver would decode it itself)
+    # and decoded by msgspec: several times faster than json.loads, and sealing a long
+    # history is mostly this decoding.
     rows = connection.execute(
-        select(c.hlc, c.device_id, c.table_name, c.row_id, c.op, type_coerce(c.columns, Text))
+        select(c.hlc, c.device_id, c.table_name, c.row_id, c.op, cast(c.columns, Text))
         .where(c.owner_id == owner_id, c.hlc > link.pushed_hlc, c.device_id == keys.device_id)
         .order_by(c.hlc)
         .limit(max_changes)

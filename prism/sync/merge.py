@@ -50,7 +50,16 @@ from prism.sync.fold import (
 from prism.sync.materialize import DEPENDENT, REFERENCED, TABLES, Batch, ident, materialize, row_clause
 from prism.sync.pending import load_pending, save_pending
 
-__all__ = ["ApplyReport", "apply_changes", "changes_since", "decode_column", "rebuild_stale", "row_clause"]
+__all__ = [
+    "ApplyReport",
+    "advance_clock",
+    "apply_changes",
+    "changes_since",
+    "check_changes",
+    "decode_column",
+    "rebuild_stale",
+    "row_clause",
+]
 
 _OPS = frozenset({"insert", "update", "delete"})
 #: Tables the positions projection is derived from.
@@ -78,7 +87,7 @@ def changes_since(connection: Connection, owner_id: uuid.UUID, after: int = -1) 
     return [WireChange(r.hlc, r.device_id, r.table_name, r.row_id, r.op, dict(r.columns)) for r in rows]
 
 
-def _check(incoming: Sequence[WireChange]) -> None:
+def check_changes(incoming: Sequence[WireChange]) -> None:
     for change in incoming:
         if change.table not in TABLES:
             raise ValidationError(f"unknown table {change.table!r}", field="table")
@@ -86,7 +95,7 @@ def _check(incoming: Sequence[WireChange]) -> None:
             raise ValidationError(f"unknown operation {change.op!r}", field="op")
 
 
-def _advance_clock(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange]) -> None:
+def advance_clock(connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange]) -> None:
     c = clock_states.c
     row = connection.execute(select(c.last_hlc).where(c.owner_id == owner_id)).first()
     last = row.last_hlc if row is not None else 0
@@ -144,7 +153,7 @@ def apply_changes(
     With ``rebuild=False`` the positions projection is only marked stale: a caller
     applying many pages rebuilds it once at the end with :func:`rebuild_stale`.
     """
-    _check(incoming)
+    check_changes(incoming)
     lock_owner(connection, owner_id)  # two merges of one owner must not interleave (PostgreSQL)
     with gc_paused():  # a page's folds and rows are many live objects and no cycles
         return _apply(connection, owner_id, incoming, rebuild=rebuild)
@@ -153,7 +162,7 @@ def apply_changes(
 def _apply(
     connection: Connection, owner_id: uuid.UUID, incoming: Sequence[WireChange], *, rebuild: bool
 ) -> ApplyReport:
-    _advance_clock(connection, owner_id, incoming)
+    advance_clock(connection, owner_id, incoming)
     unique = unique_changes(incoming)
     bounds = log_bounds(connection, owner_id)
     known = known_keys(connection, owner_id, unique, bounds)

@@ -23,7 +23,7 @@ import nacl.exceptions
 import nacl.signing
 import nacl.utils
 import zstandard
-from sqlalchemy import Connection, Text, func, select, type_coerce, update
+from sqlalchemy import Connection, Text, cast, func, select, update
 
 from prism.errors import ChangeSetRejectedError, ConflictError
 from prism.storage.projection import rebuild_stale
@@ -175,7 +175,7 @@ def compacted_changes(connection: Connection, owner_id: uuid.UUID) -> Iterator[W
     """
     c = changes.c
     rows = connection.execute(
-        select(c.table_name, c.row_id, c.hlc, c.device_id, c.op, type_coerce(c.columns, Text))
+        select(c.table_name, c.row_id, c.hlc, c.device_id, c.op, cast(c.columns, Text))
         .where(c.owner_id == owner_id)
         .order_by(c.table_name, c.row_id)
         .execution_options(yield_per=20_000)
