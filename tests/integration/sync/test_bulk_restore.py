@@ -148,6 +148,17 @@ def _state(connection: Connection, owner: uuid.UUID) -> dict[str, Any]:
     return found
 
 
+async def _source(make_device: DeviceFactory) -> tuple[Database, uuid.UUID, DeviceKeys]:
+    """The device a snapshot is taken on, its owner, and keys to seal with."""
+    db = (await make_device("source")).database
+    owner = uuid.uuid4()
+    keys = DeviceKeys(
+        owner_id=owner, account_id=uuid.uuid4(), device_id="0011223344556677",
+        signing_seed=nacl.utils.random(32), key_id="k1", data_keys={"k1": nacl.utils.random(32)},
+    )  # fmt: skip
+    return db, owner, keys
+
+
 async def _restore(database: Database, keys: DeviceKeys, snapshot_id: uuid.UUID, sealed: Sequence[bytes]) -> None:
     await database.write(lambda c: create_account(c, "me", account_id=keys.owner_id))
     verify_keys = {keys.device_id: keys.signing_key.verify_key}
@@ -157,12 +168,7 @@ async def _restore(database: Database, keys: DeviceKeys, snapshot_id: uuid.UUID,
 async def test_a_bulk_restore_leaves_exactly_what_the_general_merge_leaves(
     make_device: DeviceFactory, fresh: list[Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = (await make_device("source")).database  # snapshots are taken on SQLite devices
-    owner = uuid.uuid4()
-    keys = DeviceKeys(
-        owner_id=owner, account_id=uuid.uuid4(), device_id="0011223344556677",
-        signing_seed=nacl.utils.random(32), key_id="k1", data_keys={"k1": nacl.utils.random(32)},
-    )  # fmt: skip
+    db, owner, keys = await _source(make_device)
     await db.write(_history, owner)
     await db.write(_foreign, owner)
     snapshot_id, sealed, compacted = await db.read(_seal, owner, keys)
@@ -204,12 +210,7 @@ async def test_a_bulk_restore_leaves_exactly_what_the_general_merge_leaves(
 async def test_a_device_that_holds_something_takes_the_general_path(
     make_device: DeviceFactory, fresh: list[Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = (await make_device("source")).database  # snapshots are taken on SQLite devices
-    owner = uuid.uuid4()
-    keys = DeviceKeys(
-        owner_id=owner, account_id=uuid.uuid4(), device_id="0011223344556677",
-        signing_seed=nacl.utils.random(32), key_id="k1", data_keys={"k1": nacl.utils.random(32)},
-    )  # fmt: skip
+    db, owner, keys = await _source(make_device)
     await db.write(_history, owner)
     snapshot_id, sealed, _compacted = await db.read(_seal, owner, keys)
     device = fresh[0]
