@@ -37,6 +37,7 @@ from prism.sync.keys import save_device_keys as save_keys
 from prism.sync.recovery import format_recovery_key, parse_recovery_key
 
 __all__ = [
+    "MIN_LENGTH",
     "MIN_STRENGTH",
     "change_passphrase",
     "invite_device",
@@ -50,12 +51,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 #: zxcvbn's score (0-4) a new passphrase must reach: "safely unguessable" against offline attack.
 MIN_STRENGTH = 3
+MIN_LENGTH = 10
 
 
 def check_passphrase(passphrase: str) -> None:
     """Refuse a passphrase an offline attacker with the relay's data could guess."""
     found = zxcvbn.zxcvbn(passphrase[:200])
-    if len(passphrase) < 10 or found["score"] < MIN_STRENGTH:
+    if len(passphrase) < MIN_LENGTH or found["score"] < MIN_STRENGTH:
         advice = found["feedback"]["warning"] or " ".join(found["feedback"]["suggestions"]) or "make it longer"
         raise ValidationError(f"too easy to guess: {advice}", field="passphrase")
 

@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 _NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-MIN_PASSPHRASE = 10
 
 
 class KdfParams(msgspec.Struct, frozen=True, kw_only=True):
