@@ -10,7 +10,7 @@ import datetime as dt
 
 from prism.errors import ValidationError
 
-__all__ = ["MAX_DRIFT_MS", "hlc_receive", "hlc_tick", "hlc_time", "pack_hlc", "unpack_hlc"]
+__all__ = ["MAX_DRIFT_MS", "hlc_plausible", "hlc_receive", "hlc_tick", "hlc_time", "pack_hlc", "unpack_hlc"]
 
 COUNTER_BITS = 16
 COUNTER_MASK = (1 << COUNTER_BITS) - 1
@@ -39,9 +39,14 @@ def hlc_tick(last: int, now_ms: int) -> int:
     return max(now_ms << COUNTER_BITS, last + 1)
 
 
+def hlc_plausible(remote: int, now_ms: int) -> bool:
+    """Whether ``remote`` is no more than :data:`MAX_DRIFT_MS` ahead of the wall clock."""
+    return (remote >> COUNTER_BITS) - now_ms <= MAX_DRIFT_MS
+
+
 def hlc_receive(last: int, remote: int, now_ms: int) -> int:
     """``last`` after seeing ``remote``; a remote clock too far in the future is refused."""
-    if (remote >> COUNTER_BITS) - now_ms > MAX_DRIFT_MS:
+    if not hlc_plausible(remote, now_ms):
         raise ValidationError("a remote clock is implausibly far in the future", field="hlc")
     return max(last, remote)
 

@@ -24,7 +24,7 @@ from prism.client.relay import RelayClient, RelayIdentity, StoredSet
 from prism.errors import ChangeSetRejectedError, ConflictError
 from prism.storage.engine import Database
 from prism.storage.projection import rebuild_stale
-from prism.sync.codec import read_header
+from prism.sync.codec import ChangeSetHeader, read_header
 from prism.sync.held_changes import release_held_changes
 from prism.sync.keyring import learn_keys
 from prism.sync.keys import (
@@ -197,10 +197,11 @@ class SyncEngine:
                 # Pages only mark the projection stale: one rebuild per catch-up, not per page.
                 await self.database.write(rebuild_stale, owner)
                 return report
-            known = await self.database.read(peer_ids, owner)
-            if _unknown_senders(page.items, known, self.keys.device_id):
+            headers = _headers(page.items)
+            known = await self.database.read(peer_ids, owner) | {self.keys.device_id}
+            if any(h.device_id not in known for h in headers):
                 await self.refresh_peers()
-            if _unknown_keys(page.items, self.keys):
+            if any(h.key_id not in self.keys.data_keys for h in headers):
                 await self.learn_keys()
             items = [(item.seq, item.body) for item in page.items]
             report.add_page(await self.database.write(apply_page, owner, self.keys, items, rebuild=False))
@@ -308,25 +309,13 @@ class SyncEngine:
                 await _sleep_or_stop(stop, backoff.next_delay())
 
 
-def _unknown_keys(items: Sequence[StoredSet], keys: DeviceKeys) -> bool:
+def _headers(items: Sequence[StoredSet]) -> list[ChangeSetHeader]:
+    """The readable headers of a page (unreadable sets are rejected when applied)."""
+    found = []
     for item in items:
-        try:
-            if read_header(item.body).key_id not in keys.data_keys:
-                return True
-        except ChangeSetRejectedError:
-            continue
-    return False
-
-
-def _unknown_senders(items: Sequence[StoredSet], known: set[str], own: str) -> bool:
-    for item in items:
-        try:
-            device = read_header(item.body).device_id
-        except ChangeSetRejectedError:
-            continue
-        if device != own and device not in known:
-            return True
-    return False
+        with contextlib.suppress(ChangeSetRejectedError):
+            found.append(read_header(item.body))
+    return found
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

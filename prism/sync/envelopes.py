@@ -15,15 +15,13 @@ import hashlib
 import uuid
 
 import msgspec
-import nacl.bindings
 import nacl.exceptions
 import nacl.public
 import nacl.pwhash.argon2id
 import nacl.signing
-import nacl.utils
 
 from prism.errors import ChangeSetRejectedError, ValidationError
-from prism.sync.keys import AccountKey, DeviceKeys, KdfParams
+from prism.sync.keys import AccountKey, DeviceKeys, KdfParams, open_with_data_key, seal_with_data_key
 
 __all__ = [
     "PASSPHRASE",
@@ -45,7 +43,6 @@ __all__ = [
 #: Recipient names besides ``device:<id>``.
 PASSPHRASE = "passphrase"
 RECOVERY = "recovery"
-_NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 
 def device_recipient(device_id: str) -> str:
@@ -123,26 +120,18 @@ class AccountCard(msgspec.Struct, array_like=True, frozen=True):
     recovery_public: bytes
 
 
-def _card_context(account_id: uuid.UUID) -> bytes:
-    return b"prism-account-card-v1" + account_id.bytes
+_ACCOUNT_CARD = b"prism-account-card-v1"
 
 
 def seal_account_card(keys: DeviceKeys, card: AccountCard) -> bytes:
     """The card sealed under the current data key."""
-    nonce = nacl.utils.random(_NONCE)
-    sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        msgspec.msgpack.encode(card), _card_context(keys.account_id), nonce, keys.data_key
-    )
-    return msgspec.msgpack.encode([keys.key_id, nonce, sealed])
+    return seal_with_data_key(keys, _ACCOUNT_CARD, msgspec.msgpack.encode(card))
 
 
 def open_account_card(sealed: bytes, keys: DeviceKeys) -> AccountCard:
     """The account card, or :class:`ChangeSetRejectedError` if no data key of ours made it."""
+    _key_id, plain = open_with_data_key(keys, _ACCOUNT_CARD, sealed)
     try:
-        key_id, nonce, body = msgspec.msgpack.decode(sealed, type=tuple[str, bytes, bytes])
-        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            body, _card_context(keys.account_id), nonce, keys.data_keys[key_id]
-        )
         return msgspec.msgpack.decode(plain, type=AccountCard)
-    except (msgspec.DecodeError, KeyError, nacl.exceptions.CryptoError, ValueError):
+    except msgspec.DecodeError:
         raise ChangeSetRejectedError("an account card that no holder of the data key made") from None

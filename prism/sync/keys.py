@@ -36,8 +36,10 @@ __all__ = [
     "new_account_key",
     "new_kdf_params",
     "open_card",
+    "open_with_data_key",
     "save_device_keys",
     "seal_card",
+    "seal_with_data_key",
 ]
 
 _NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -110,30 +112,43 @@ def join_verifier(join_token: bytes) -> str:
     return hashlib.sha256(join_token).hexdigest()
 
 
-def _card_context(account_id: uuid.UUID) -> bytes:
-    return b"prism-device-card-v1" + account_id.bytes
-
-
-def seal_card(keys: DeviceKeys) -> bytes:
-    """This device's card: its id and public key, sealed under the current data key."""
+def seal_with_data_key(keys: DeviceKeys, purpose: bytes, plain: bytes) -> bytes:
+    """``plain`` sealed under the current data key, bound to ``purpose`` and the account:
+    ``msgpack([key_id, nonce, XChaCha20-Poly1305(K, nonce, plain, purpose || account_id)])``."""
     nonce = nacl.utils.random(_NONCE)
-    plain = msgspec.msgpack.encode([keys.key_id, keys.device_id, keys.verify_key_b64])
     sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        plain, _card_context(keys.account_id), nonce, keys.data_key
+        plain, purpose + keys.account_id.bytes, nonce, keys.data_key
     )
     return msgspec.msgpack.encode([keys.key_id, nonce, sealed])
 
 
+def open_with_data_key(keys: DeviceKeys, purpose: bytes, sealed: bytes) -> tuple[str, bytes]:
+    """``(key_id, plain)`` of what :func:`seal_with_data_key` made, or :class:`ChangeSetRejectedError`."""
+    try:
+        key_id, nonce, body = msgspec.msgpack.decode(sealed, type=tuple[str, bytes, bytes])
+        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            body, purpose + keys.account_id.bytes, nonce, keys.data_keys[key_id]
+        )
+    except (msgspec.DecodeError, KeyError, nacl.exceptions.CryptoError, ValueError):
+        raise ChangeSetRejectedError(f"{purpose.decode()} that no holder of the data key made") from None
+    return key_id, plain
+
+
+_DEVICE_CARD = b"prism-device-card-v1"
+
+
+def seal_card(keys: DeviceKeys) -> bytes:
+    """This device's card: its id and public key, sealed under the current data key."""
+    plain = msgspec.msgpack.encode([keys.key_id, keys.device_id, keys.verify_key_b64])
+    return seal_with_data_key(keys, _DEVICE_CARD, plain)
+
+
 def open_card(card: bytes, keys: DeviceKeys) -> tuple[str, str]:
     """``(device_id, verify_key)`` of a peer's card, or :class:`ChangeSetRejectedError`."""
+    key_id, plain = open_with_data_key(keys, _DEVICE_CARD, card)
     try:
-        key_id, nonce, sealed = msgspec.msgpack.decode(card, type=tuple[str, bytes, bytes])
-        data_key = keys.data_keys[key_id]
-        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            sealed, _card_context(keys.account_id), nonce, data_key
-        )
         inner_key_id, device_id, verify_key = msgspec.msgpack.decode(plain, type=tuple[str, str, str])
-    except (msgspec.DecodeError, KeyError, nacl.exceptions.CryptoError, ValueError):
+    except msgspec.DecodeError:
         raise ChangeSetRejectedError("a device card that no holder of the data key made") from None
     if inner_key_id != key_id:
         raise ChangeSetRejectedError("a device card that no holder of the data key made")

@@ -27,7 +27,7 @@ import msgspec
 import nacl.signing
 from sqlalchemy import Connection, Text, cast, delete, func, select, update
 
-from prism.domain.hlc import COUNTER_BITS, MAX_DRIFT_MS
+from prism.domain.hlc import hlc_plausible
 from prism.errors import ChangeSetRejectedError, NotFoundError
 from prism.storage.changes import new_device_id
 from prism.storage.tables import changes, clock_states, sync_held_sets, sync_links, sync_outbox, sync_peers
@@ -186,8 +186,7 @@ class _Peer:
 
 
 def _clock_plausible(incoming: Sequence[WireChange]) -> bool:
-    now_ms = time.time_ns() // 1_000_000
-    return all((change.hlc >> COUNTER_BITS) - now_ms <= MAX_DRIFT_MS for change in incoming)
+    return not incoming or hlc_plausible(max(change.hlc for change in incoming), time.time_ns() // 1_000_000)
 
 
 class _Page:

@@ -28,6 +28,7 @@ from prism.storage.tables import (
     relay_snapshot_chunks,
     relay_snapshots,
 )
+from prism.sync.envelopes import invitation_recipient
 from prism.sync.relay import add_device
 
 __all__ = [
@@ -177,7 +178,7 @@ def _join_by_code(
     connection: Connection, account_id: uuid.UUID, device_id: str, verify_key: str, *, token: bytes, card: bytes
 ) -> Enrolled:
     """Enrol by a one-time code: its envelopes are handed out once, within their lifetime."""
-    recipient = "invite:" + hashlib.sha256(token).hexdigest()[:32]
+    recipient = invitation_recipient(token)
     found = envelopes_for(connection, account_id, recipient)
     e = relay_envelopes.c
     created = connection.scalar(
