@@ -23,6 +23,13 @@ variable                        meaning (default)
 ``PRISM_SYNC_KDF_OPS``          Argon2id passes for a new passphrase (``3``)
 ``PRISM_SYNC_KDF_MEM_KIB``      Argon2id memory for a new passphrase (``262144`` = 256 MiB)
 ``PRISM_SYNC_WAIT``             long-poll seconds of ``prism sync --watch`` (``25``)
+``PRISM_LAKE_URL``              the analytics lake: a folder or ``s3://bucket/prefix``
+                                (``<data dir>/lake``)
+``PRISM_LAKE_S3_ENDPOINT``      an S3-compatible endpoint URL (AWS when unset)
+``PRISM_LAKE_S3_REGION``        the bucket's region (``us-east-1``)
+``PRISM_LAKE_S3_ACCESS_KEY_ID``, ``PRISM_LAKE_S3_SECRET_ACCESS_KEY``
+                                credentials for the lake's bucket (none: boto3's chain)
+``PRISM_LAKE_MEMORY_MB``        DuckDB's memory limit (``400``)
 =============================  =====================================================
 """
 
@@ -37,7 +44,15 @@ import msgspec
 
 from prism.errors import ValidationError
 
-__all__ = ["DatabaseSettings", "ServerSettings", "Settings", "SyncSettings", "load_settings", "normalize_database_url"]
+__all__ = [
+    "DatabaseSettings",
+    "LakeSettings",
+    "ServerSettings",
+    "Settings",
+    "SyncSettings",
+    "load_settings",
+    "normalize_database_url",
+]
 
 Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
 
@@ -87,6 +102,25 @@ class SyncSettings(msgspec.Struct, frozen=True, kw_only=True):
     wait_seconds: float = 25.0
 
 
+class LakeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the analytics lake lives: a local folder, or an S3 bucket and prefix."""
+
+    url: str
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    memory_mb: int = 400
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the lake is an ``s3://`` bucket and prefix."""
+        return self.url.startswith("s3://")
+
+    def __repr__(self) -> str:  # never print the secret key
+        return f"LakeSettings(url={self.url!r}, s3_endpoint={self.s3_endpoint!r})"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of one Prism process."""
 
@@ -94,6 +128,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database: DatabaseSettings
     server: ServerSettings = ServerSettings()
     sync: SyncSettings = SyncSettings()
+    lake: LakeSettings | None = None
+
+    @property
+    def lake_settings(self) -> LakeSettings:
+        """The lake's settings (a ``lake`` folder in the data directory unless configured)."""
+        return self.lake or LakeSettings(url=str(self.data_dir / "lake"))
+
+    @property
+    def lake_lock_path(self) -> Path:
+        """The lock file the one lake writer of a device holds (its lease)."""
+        return self.data_dir / "lake.lock"
 
     @property
     def sync_keys_path(self) -> Path:
@@ -169,6 +214,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "kdf_mem_kib": _integer(env, "PRISM_SYNC_KDF_MEM_KIB", 256 * 1024),
         "wait_seconds": float(_integer(env, "PRISM_SYNC_WAIT", 25)),
     }
+    lake_fields: dict[str, Any] = {
+        "url": overrides.pop("lake_url", None) or env.get("PRISM_LAKE_URL") or str(data_dir / "lake"),
+        "s3_endpoint": env.get("PRISM_LAKE_S3_ENDPOINT") or None,
+        "s3_region": env.get("PRISM_LAKE_S3_REGION") or "us-east-1",
+        "s3_access_key_id": env.get("PRISM_LAKE_S3_ACCESS_KEY_ID") or None,
+        "s3_secret_access_key": env.get("PRISM_LAKE_S3_SECRET_ACCESS_KEY") or None,
+        "memory_mb": _integer(env, "PRISM_LAKE_MEMORY_MB", 400),
+    }
     for name in ("mode", "host", "port"):
         if overrides.get(name) is not None:
             server_fields[name] = overrides.pop(name)
@@ -177,9 +230,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         database = msgspec.convert(fields, DatabaseSettings)
         server = msgspec.convert(server_fields, ServerSettings)
         sync = msgspec.convert(sync_fields, SyncSettings)
+        lake = msgspec.convert(lake_fields, LakeSettings)
     except msgspec.ValidationError as error:
         raise ValidationError(str(error), field=_setting_of(str(error))) from None
-    return Settings(data_dir=data_dir, database=database, server=server, sync=sync)
+    return Settings(data_dir=data_dir, database=database, server=server, sync=sync, lake=lake)
 
 
 def _setting_of(message: str) -> str:

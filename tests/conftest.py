@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``PRISM_TEST_POSTGRES_URL`` or is started here with ``pgserver``
 (a throwaway server in a temporary folder). If neither works, the PostgreSQL half of
-every test *errors*: a missing database is never a silent skip.
+every test *errors*: a missing database is never a silent skip. The lake runs on a
+folder and on S3: moto's standalone server, started here on loopback.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from prism.config import DatabaseSettings, normalize_database_url
+from prism.config import DatabaseSettings, LakeSettings, normalize_database_url
 from prism.migrations import upgrade
 from prism.storage.engine import Database, open_database
+from prism.storage.lake import Lake, open_lake
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -139,3 +141,67 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = open_database(DatabaseSettings(url=database_url, pool_size=2))
     yield database
     await database.dispose()
+
+
+# --- the analytics lake: a local folder, and a real S3 endpoint on loopback ----------
+
+LAKES = ["folder", "s3"]
+S3_KEY, S3_SECRET = "prism-test-key", "prism-test-secret"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server on a free loopback port, for the whole session."""
+    import logging
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def s3_lake_settings(endpoint: str) -> LakeSettings:
+    """Settings of a new, empty lake in a fresh bucket on ``endpoint``."""
+    import boto3
+
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET
+    )
+    client.create_bucket(Bucket=bucket)
+    return LakeSettings(
+        url=f"s3://{bucket}/prism",
+        s3_endpoint=endpoint,
+        s3_access_key_id=S3_KEY,
+        s3_secret_access_key=S3_SECRET,
+    )
+
+
+@pytest.fixture(params=LAKES)
+def lake_kind(request: pytest.FixtureRequest) -> str:
+    """Each lake test runs once on a folder and once on S3."""
+    return str(request.param)
+
+
+@pytest.fixture
+def lake_settings(lake_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> LakeSettings:
+    """Settings of a new, empty lake of the current kind."""
+    if lake_kind == "folder":
+        return LakeSettings(url=str(tmp_path / "lake"))
+    endpoint: str = request.getfixturevalue("s3_endpoint")
+    return s3_lake_settings(endpoint)
+
+
+@pytest.fixture
+def lake(lake_settings: LakeSettings) -> Iterator[Lake]:
+    """An open, empty lake of the current kind."""
+    opened = open_lake(lake_settings)
+    yield opened
+    opened.close()

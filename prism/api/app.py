@@ -14,11 +14,14 @@ from prism import __version__
 from prism.api.auth import ensure_device_token, require_owner
 from prism.api.longpoll import RelayBell
 from prism.api.problems import exception_handlers
+from prism.api.routes.analytics import ANALYTICS_ROUTES
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
+from prism.api.routes.exposure import EXPOSURE_ROUTES
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
 from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_keyring, revoke, store_envelopes
+from prism.api.routes.market import MARKET_ROUTES
 from prism.api.routes.portfolios import PortfolioController
 from prism.api.routes.relay import devices, pull, push, put_device_card, register
 from prism.api.routes.settings import SettingController
@@ -31,6 +34,7 @@ from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
+from prism.storage.lake import open_lake
 from prism.sync.relay import NOTIFY_CHANNEL
 
 __all__ = ["create_app"]
@@ -46,6 +50,9 @@ API_ROUTES: list[ControllerRouterHandler] = [
     ConflictController,
     portfolio_holdings,
     all_holdings,
+    *MARKET_ROUTES,
+    *ANALYTICS_ROUTES,
+    *EXPOSURE_ROUTES,
 ]
 
 RELAY_ROUTES: list[ControllerRouterHandler] = [
@@ -77,17 +84,19 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = await open_upgraded(settings.database)
         bell = RelayBell()
+        lake = open_lake(settings.lake_settings)
         try:
             if hosted:
-                app.state["prism"] = ApiState(settings, database, None, "", EntryClock(), relay_bell=bell)
+                app.state["prism"] = ApiState(settings, database, None, "", EntryClock(), lake, relay_bell=bell)
             else:
                 owner_id = await database.write(ensure_device_account)
                 token = ensure_device_token(settings.token_path)
-                app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock(), relay_bell=bell)
+                app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock(), lake, relay_bell=bell)
             # Pushes filed by other replicas wake this replica's long-polls.
             async with database.listen(NOTIFY_CHANNEL, bell.ring_payload):
                 yield
         finally:
+            lake.close()
             await database.dispose()
 
     routers: list[ControllerRouterHandler] = [Router("/api/v1", route_handlers=API_ROUTES, guards=[require_owner])]

@@ -13,19 +13,21 @@ from prism.api.longpoll import RelayBell
 from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.storage.engine import Database
+from prism.storage.lake import Lake
 
 __all__ = ["OWNER_KEY", "ApiState", "api_state", "owner_of", "state_of"]
 
 
 @dataclass(slots=True)
 class ApiState:
-    """The open store, the device account and the device token of one app."""
+    """The open store and lake, the device account and the device token of one app."""
 
     settings: Settings
     database: Database
     device_owner: uuid.UUID | None  # the one account of a device; None when hosted
     token: str  # the device token ("" when hosted: tokens live in the database)
     clock: EntryClock
+    lake: Lake
     token_stamp: float = 0.0  # modification time of the token file when ``token`` was read
     responses: ResponseCache = field(default_factory=ResponseCache)
     relay_bell: RelayBell = field(default_factory=RelayBell)

@@ -162,6 +162,32 @@ class Database:
                 with contextlib.suppress(Exception):  # the connection may already be gone
                     await listener.remove_listener(channel, deliver)
 
+    @asynccontextmanager
+    async def advisory_lock(self, key: int, *, wait_seconds: float) -> AsyncIterator[None]:
+        """Hold PostgreSQL's session advisory lock ``key`` while open, waiting up to
+        ``wait_seconds`` seconds for it (:class:`ConflictError` after that).
+
+        The lock lives on one held connection, so a replica that dies releases it with
+        its connection. PostgreSQL only: a device uses a lock file instead.
+        """
+        if self._postgres is None:
+            raise StorageError("advisory locks need PostgreSQL")
+        key_text = text("SELECT pg_try_advisory_lock(:key)")
+        async with self._postgres.connect() as connection:
+            deadline = asyncio.get_running_loop().time() + wait_seconds
+            while not await connection.scalar(key_text, {"key": key}):
+                await connection.rollback()
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise ConflictError("another writer holds the lock; try again shortly")
+                await asyncio.sleep(0.05)
+            await connection.commit()
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):  # a lost connection has released it already
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await connection.commit()
+
     async def dispose(self) -> None:
         """Close every connection and thread."""
         if self._closed:

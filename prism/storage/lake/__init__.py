@@ -1,1 +1,28 @@
-"""The analytics lake (Parquet + DuckDB, local folder or S3): built by the lake issue."""
+"""The analytics lake: hive-partitioned Parquet datasets in a folder or on S3, read by DuckDB.
+
+``datasets`` says what the lake holds; ``objects`` stores files atomically in a
+folder or an S3 prefix; ``manifest`` is each dataset's commit record; ``writer``
+merges rows and commits under the one writer's ``lease``; ``lake`` reads with the
+same SQL wherever the files are. The on-disk format is ``docs/lake-format.md``.
+"""
+
+from prism.storage.lake.datasets import DATASETS, ETF_HOLDINGS, FX, PRICES, RESULTS, SNAPSHOTS, Dataset
+from prism.storage.lake.lake import Lake, dataset_root, open_lake
+from prism.storage.lake.lease import writer_lease
+from prism.storage.lake.writer import WriteResult, write_rows
+
+__all__ = [
+    "DATASETS",
+    "ETF_HOLDINGS",
+    "FX",
+    "PRICES",
+    "RESULTS",
+    "SNAPSHOTS",
+    "Dataset",
+    "Lake",
+    "WriteResult",
+    "dataset_root",
+    "open_lake",
+    "write_rows",
+    "writer_lease",
+]

@@ -1,0 +1,54 @@
+"""DuckDB, set up to read the lake with the same SQL from a folder or from S3.
+
+Nothing is downloaded at run time: extension auto-install and auto-load are off,
+and for S3 the ``httpfs`` extension is loaded by path from the
+``duckdb-extension-httpfs`` wheel, whose version matches the pinned ``duckdb``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_httpfs
+
+from prism.config import LakeSettings
+from prism.errors import StorageError
+
+__all__ = ["connect_duckdb", "httpfs_extension_path"]
+
+
+def httpfs_extension_path() -> Path:
+    """The ``httpfs`` extension file shipped in the wheel for this DuckDB version."""
+    folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    path = folder / "httpfs.duckdb_extension"
+    if not path.exists():
+        raise StorageError(f"duckdb-extension-httpfs does not match duckdb {duckdb.__version__} (no {path})")
+    return path
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connect_duckdb(settings: LakeSettings, *, threads: int = 2) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that reads the lake ``settings`` names."""
+    connection = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": f"{settings.memory_mb}MB",
+            "threads": threads,
+        }
+    )
+    if settings.is_s3:
+        connection.execute(f"LOAD {_quote(str(httpfs_extension_path()))}")
+        options = ["TYPE s3", "URL_STYLE 'path'", f"REGION {_quote(settings.s3_region)}"]
+        if settings.s3_access_key_id and settings.s3_secret_access_key:
+            options.append(f"KEY_ID {_quote(settings.s3_access_key_id)}")
+            options.append(f"SECRET {_quote(settings.s3_secret_access_key)}")
+        if settings.s3_endpoint:
+            scheme, _, host = settings.s3_endpoint.partition("://")
+            options += [f"ENDPOINT {_quote(host.rstrip('/'))}", f"USE_SSL {'true' if scheme == 'https' else 'false'}"]
+        connection.execute(f"CREATE SECRET lake ({', '.join(options)})")
+    return connection

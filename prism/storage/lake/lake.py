@@ -1,0 +1,123 @@
+"""The lake as one object: its files, its manifests, and a DuckDB reading them.
+
+Reads go through :meth:`Lake.scan`, which turns a dataset's committed manifest
+into a ``read_parquet([...])`` over exactly its live files, so the same SQL runs
+on a folder and on S3. Owner datasets are only reachable through a scan that names
+the owner, and the owner's id is checked to be a UUID before it becomes a path.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from prism.config import LakeSettings
+from prism.errors import StorageError, ValidationError
+from prism.storage.lake.datasets import Dataset
+from prism.storage.lake.duck import connect_duckdb
+from prism.storage.lake.manifest import MANIFEST_NAME, Manifest, decode_manifest
+from prism.storage.lake.objects import ObjectStore, open_objects
+
+__all__ = ["Lake", "dataset_root", "open_lake"]
+
+
+def dataset_root(dataset: Dataset, owner: uuid.UUID | None) -> str:
+    """The key prefix of ``dataset`` (of ``owner``'s part, for a per-owner dataset)."""
+    if dataset.per_owner:
+        if not isinstance(owner, uuid.UUID):
+            raise ValidationError(f"{dataset.name} is read and written per owner", field="owner")
+        return f"{dataset.name}/owner={owner}"
+    if owner is not None:
+        raise ValidationError(f"{dataset.name} is shared market data, not per owner", field="owner")
+    return dataset.name
+
+
+class Lake:
+    """The analytics lake of one process."""
+
+    def __init__(self, settings: LakeSettings, objects: ObjectStore | None = None) -> None:
+        self.settings = settings
+        self.objects = objects or open_objects(settings)
+        self._duck: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def duck(self) -> duckdb.DuckDBPyConnection:
+        """The process's DuckDB database (opened on first use)."""
+        with self._lock:
+            if self._duck is None:
+                self._duck = connect_duckdb(self.settings)
+            return self._duck
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection for one thread's queries (cheap; shares the database)."""
+        return self.duck.cursor()
+
+    def manifest(self, dataset: Dataset, owner: uuid.UUID | None = None) -> Manifest:
+        """The committed manifest of ``dataset`` (of ``owner``'s part)."""
+        try:
+            return decode_manifest(self.objects.get(f"{dataset_root(dataset, owner)}/{MANIFEST_NAME}"))
+        except ValueError as error:  # msgspec's DecodeError derives from it
+            raise StorageError(f"the {dataset.name} manifest is damaged: {error}") from None
+
+    def files(self, manifest: Manifest) -> list[str]:
+        """The locations DuckDB reads the live files of ``manifest`` from."""
+        return [self.objects.uri(file.key) for file in manifest.files]
+
+    def scan(self, dataset: Dataset, owner: uuid.UUID | None = None, *, manifest: Manifest | None = None) -> str:
+        """A SQL table expression over the committed rows of ``dataset``.
+
+        An empty dataset scans as zero rows with the dataset's columns, so queries
+        never need a special case for a new lake.
+        """
+        found = manifest if manifest is not None else self.manifest(dataset, owner)
+        uris = self.files(found)
+        if not uris:
+            return f"(SELECT * FROM {empty_relation(dataset)})"
+        listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in uris)
+        columns = ", ".join(f'"{name}"' for name in dataset.schema.names)
+        return f"(SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false))"
+
+    def query(self, sql: str, parameters: Any = None) -> pa.Table:
+        """Run ``sql`` on a fresh cursor and return its rows as Arrow."""
+        cursor = self.cursor()
+        try:
+            return cursor.execute(sql, parameters).to_arrow_table()
+        except duckdb.Error as error:
+            raise StorageError(f"the lake query failed: {error}") from None
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close DuckDB."""
+        with self._lock:
+            if self._duck is not None:
+                self._duck.close()
+                self._duck = None
+
+
+def empty_relation(dataset: Dataset) -> str:
+    """A zero-row SQL relation with ``dataset``'s columns and types."""
+    casts = ", ".join(f'CAST(NULL AS {_duck_type(field.type)}) AS "{field.name}"' for field in dataset.schema)
+    return f"(SELECT {casts} WHERE false)"
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision}, {arrow_type.scale})"
+    if pa.types.is_date32(arrow_type):
+        return "DATE"
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ"
+    if pa.types.is_integer(arrow_type):
+        return "BIGINT"
+    return "VARCHAR"
+
+
+def open_lake(settings: LakeSettings) -> Lake:
+    """The lake ``settings`` names (nothing is read until first use)."""
+    return Lake(settings)
