@@ -136,27 +136,54 @@ def max_drawdown(days: Sequence[DailyValue], opening: Decimal = _ZERO) -> Drawdo
 
 def xirr(flows: Sequence[tuple[dt.date, Decimal]]) -> Decimal:
     """The money-weighted annual return (Act/365) of ``flows`` seen from the investor:
-    money put in is negative, money taken out (and the end value) positive."""
+    money put in is negative, money taken out (and the end value) positive.
+
+    Newton's method, kept inside a bracket that bisection shrinks whenever a step
+    would leave it, so it converges in a handful of evaluations and never diverges.
+    Each evaluation raises the daily growth factor ``(1 + r) ** (1/365)`` to whole
+    numbers of days, one multiplication per day that has a flow.
+    """
     if not any(amount < 0 for _, amount in flows) or not any(amount > 0 for _, amount in flows):
         raise ValidationError("an IRR needs money both put in and taken out", field="flows")
     first = min(when for when, _ in flows)
-    c = RATE_CONTEXT
-    years = [(c.divide(Decimal((when - first).days), Decimal(365)), amount) for when, amount in flows]
-
-    def present_value(rate: Decimal) -> Decimal:
-        growth = c.add(_ONE, rate)
-        return sum((c.divide(amount, c.power(growth, t)) for t, amount in years), _ZERO)
-
+    by_day: dict[int, Decimal] = {}
+    for when, amount in flows:
+        offset = (when - first).days
+        by_day[offset] = RATE_CONTEXT.add(by_day.get(offset, _ZERO), amount)
+    days = sorted(by_day.items())
     low, high = Decimal("-0.999999"), Decimal(1)
-    while present_value(high) > 0 and high < Decimal(1_000_000):
-        high *= 2
-    # Bisection: the present value falls as the rate rises for these flows.
+    while _present_value(days, high)[0] > 0 and high < Decimal(1_000_000):
+        low, high = high, high * 2
+    rate = RATE_CONTEXT.divide(RATE_CONTEXT.add(low, high), Decimal(2))
     for _ in range(200):
-        middle = c.divide(c.add(low, high), Decimal(2))
-        if present_value(middle) > 0:
-            low = middle
+        value, slope = _present_value(days, rate)
+        if value > 0:
+            low = rate
         else:
-            high = middle
-        if high - low < Decimal("1e-20"):
+            high = rate
+        step = RATE_CONTEXT.divide(value, slope) if slope != 0 else None
+        candidate = None if step is None else RATE_CONTEXT.subtract(rate, step)
+        if candidate is None or not low < candidate < high:
+            candidate = RATE_CONTEXT.divide(RATE_CONTEXT.add(low, high), Decimal(2))
+        if abs(candidate - rate) < Decimal("1e-20") or high - low < Decimal("1e-20"):
+            rate = candidate
             break
-    return _rate(c.divide(c.add(low, high), Decimal(2)))
+        rate = candidate
+    return _rate(rate)
+
+
+def _present_value(days: Sequence[tuple[int, Decimal]], rate: Decimal) -> tuple[Decimal, Decimal]:
+    """The flows' present value at ``rate`` and its derivative by the rate."""
+    c = RATE_CONTEXT
+    growth = c.add(_ONE, rate)
+    daily = c.power(growth, c.divide(_ONE, Decimal(365)))
+    factor, previous = _ONE, 0
+    value = slope = _ZERO
+    for day, amount in days:
+        factor = c.multiply(factor, c.power(daily, day - previous)) if day != previous else factor
+        previous = day
+        discounted = c.divide(amount, factor)
+        value = c.add(value, discounted)
+        # d/dr of a * g^(-t) is -t * a * g^(-t-1), with t = day / 365.
+        slope = c.subtract(slope, c.divide(c.multiply(Decimal(day), discounted), c.multiply(Decimal(365), growth)))
+    return value, slope

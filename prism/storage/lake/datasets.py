@@ -86,15 +86,29 @@ ETF_HOLDINGS = Dataset(
 )
 SNAPSHOTS = Dataset(
     "snapshots",
+    # One portfolio (or "all" of the owner's) at the end of one day, in its currency.
+    # Flows are that day's; the totals from ``realized_fifo`` on are running totals.
     pa.schema(
         [
             ("portfolio_id", pa.string()),
             ("date", pa.date32()),
             ("currency", pa.string()),
             ("value", MONEY),
+            ("securities", MONEY),
+            ("cash", MONEY),
             ("inflow", MONEY),
             ("outflow", MONEY),
+            ("external_inflow", MONEY),
+            ("external_outflow", MONEY),
             ("unpriced", pa.int32()),
+            ("realized_fifo", MONEY),
+            ("realized_average", MONEY),
+            ("cost_fifo", MONEY),
+            ("cost_average", MONEY),
+            ("dividends", MONEY),
+            ("interest", MONEY),
+            ("fees", MONEY),
+            ("taxes", MONEY),
         ]
     ),
     replaces=("portfolio_id", "date"),
