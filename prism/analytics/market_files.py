@@ -317,7 +317,6 @@ def _plain(value: str | None) -> str | None:
 
 def raw_from_records(kind: MarketKind, records: Sequence[Mapping[str, str | None]]) -> RawRows:
     """Rows of a request (values as text; decimals as the API's decimal strings)."""
-    names = [name for name in COLUMNS[kind] if any(record.get(name) is not None for record in records)]
-    columns = {name: pa.array([_plain(record.get(name)) for record in records], pa.string()) for name in names}
+    columns = {name: pa.array([_plain(record.get(name)) for record in records], pa.string()) for name in COLUMNS[kind]}
     columns["_row"] = pa.array(range(len(records)), pa.int64())
     return RawRows(kind, pa.table(columns), "api")

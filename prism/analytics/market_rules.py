@@ -224,13 +224,12 @@ def _pair(value: str) -> None:
 def _fx(check: _Check) -> Prepared:
     raw = check.raw
     columns = raw.table.column_names
-    if "pair" in columns:
-        pair = f"replace(replace(replace({_text('pair', upper=True)}, '/', ''), '-', ''), ' ', '')"
-        pair_column = "pair"
-    else:
+    if "pair" not in columns:
         _require(raw, "base", "quote")
-        pair = f"{_text('base', upper=True)} || {_text('quote', upper=True)}"
-        pair_column = "base"
+    whole = f"replace(replace(replace({_optional(raw, 'pair', upper=True)}, '/', ''), '-', ''), ' ', '')"
+    split = f"{_optional(raw, 'base', upper=True)} || {_optional(raw, 'quote', upper=True)}"
+    pair = f"coalesce({whole}, {split})"
+    pair_column = "pair" if "pair" in columns else "base"
     _require(raw, "date", "rate")
     check.cursor.execute(
         f"CREATE TEMP TABLE norm AS SELECT _row, {pair} AS pair, {_text('date')} AS d_date, "
@@ -248,6 +247,10 @@ def _fx(check: _Check) -> Prepared:
     return Prepared(table, tuple(check.warnings), (), pairs, earliest)
 
 
+def _number_or_null(raw: RawRows, column: str) -> str:
+    return _number(column, raw.decimal_comma) if column in raw.table.column_names else "CAST(NULL AS VARCHAR)"
+
+
 def _optional(raw: RawRows, column: str, *, upper: bool = False) -> str:
     return _text(column, upper=upper) if column in raw.table.column_names else "CAST(NULL AS VARCHAR)"
 
@@ -256,11 +259,10 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
     raw = check.raw
     columns = raw.table.column_names
     _require(raw, "fund_isin", "as_of")
-    if "weight" in columns and "weight_pct" in columns:
-        raise MarketDataError([Finding("weight_pct", "give weight (a fraction) or weight_pct, not both")])
-    percent_column = "weight_pct" in columns
-    weight = "weight_pct" if percent_column else "weight"
-    _require(raw, weight)
+    if "weight" not in columns and "weight_pct" not in columns:
+        _require(raw, "weight")
+    weight = "weight" if "weight" in columns else "weight_pct"
+    plain, percent = _number_or_null(raw, "weight"), _number_or_null(raw, "weight_pct")
     if "constituent_isin" not in columns and "constituent_name" not in columns:
         _require(raw, "constituent_name")
     no_isin = ", ".join(f"'{text}'" for text in _NO_ISIN)
@@ -270,7 +272,9 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
         f"{_text('as_of')} AS d_as_of, TRY_CAST({_text('as_of')} AS DATE) AS as_of, "
         f"CASE WHEN lower({isin}) IN ({no_isin}) THEN NULL ELSE {isin} END AS constituent_isin, "
         f"{_optional(raw, 'constituent_name')} AS constituent_name, "
-        f"{_number(weight, raw.decimal_comma)} AS n_weight, {_optional(raw, 'country', upper=True)} AS country, "
+        f"coalesce({plain}, {percent}) AS n_weight, {percent} IS NOT NULL AS pct, "
+        f"{plain} IS NOT NULL AND {percent} IS NOT NULL AS both_weights, "
+        f"{_optional(raw, 'country', upper=True)} AS country, "
         f"{_optional(raw, 'sector')} AS sector, {_optional(raw, 'currency', upper=True)} AS currency, "
         f"{_optional(raw, 'asset_class')} AS asset_class FROM raw"
     )
@@ -284,12 +288,13 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
         "WHERE constituent_isin IS NULL AND constituent_name IS NULL",
         "constituent_name",
     )
+    check.rows("SELECT _row, 'give weight (a fraction) or weight_pct, not both' FROM typed WHERE both_weights", weight)
     _decimal_problems(check, "typed", "weight", 12)
     check.distinct("typed", "currency", parse_currency)
     check.raise_problems()
-    percent = _percent_compositions(check, percent_column)
+    _percent_compositions(check)
     check.cursor.execute(
-        "CREATE TEMP TABLE fractions AS SELECT t.* REPLACE (CASE WHEN p.fund_isin IS NULL THEN weight "
+        "CREATE TEMP TABLE fractions AS SELECT t.* REPLACE (CASE WHEN NOT pct AND p.fund_isin IS NULL THEN weight "
         "ELSE CAST(weight * 0.01 AS DECIMAL(38, 12)) END AS weight) FROM typed t "
         "LEFT JOIN percent p ON t.fund_isin = p.fund_isin AND t.as_of = p.as_of"
     )
@@ -298,29 +303,25 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
         "WHERE weight < -1 OR weight > 1",
         weight,
     )
-    _composition_sums(check, weight, percent)
+    _composition_sums(check, weight)
     select = "fund_isin, as_of, constituent_isin, constituent_name, weight, country, sector, currency, asset_class"
     table, earliest = _finish(check, "fractions", select, "as_of")
     funds = _unknown_isins(check, "fractions", "fund_isin", known)
     return Prepared(table, tuple(check.warnings), funds, (), earliest)
 
 
-def _percent_compositions(check: _Check, percent_column: bool) -> int:
-    """Mark the compositions whose weights are percent (table ``percent``); how many look it."""
-    condition = "true" if percent_column else f"sum(weight) > {PERCENT_ABOVE}"
+def _percent_compositions(check: _Check) -> None:
+    """Table ``percent``: compositions whose plain weights are percent, reported as such."""
     check.cursor.execute(
         "CREATE TEMP TABLE percent AS SELECT fund_isin, as_of, min(_row) AS first, sum(weight) AS total "
-        f"FROM typed GROUP BY fund_isin, as_of HAVING {condition}"
+        f"FROM typed WHERE NOT pct GROUP BY fund_isin, as_of HAVING sum(weight) > {PERCENT_ABOVE}"
     )
-    if percent_column:
-        return 0
     found = check.cursor.execute("SELECT fund_isin, as_of, first, total FROM percent ORDER BY first").fetchall()
     for fund, as_of, first, total in found:
         check.warn(first, "weight", f"weights of {fund} on {as_of} sum to {total.normalize():f}: read as percent")
-    return len(found)
 
 
-def _composition_sums(check: _Check, weight: str, percent: int) -> None:
+def _composition_sums(check: _Check, weight: str) -> None:
     found = check.cursor.execute(
         "SELECT fund_isin, as_of, min(_row), sum(weight) FROM fractions GROUP BY fund_isin, as_of "
         f"HAVING sum(weight) < {1 - WEIGHT_TOLERANCE} OR sum(weight) > {1 + WEIGHT_TOLERANCE} ORDER BY 3"

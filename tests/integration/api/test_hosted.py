@@ -140,6 +140,13 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/api/v1/auth/signup"): {"email": "walker@example.org", "password": "a long password"},
         ("post", "/api/v1/auth/signin"): {"email": "walker@example.org", "password": "a long password"},
         ("post", "/api/v1/sync/conflicts/{conflict_id}/restore"): {},
+        ("post", "/api/v1/market/prices"): {
+            "rows": [{"isin": "US0378331005", "date": "2024-02-01", "close": "1", "currency": "USD"}]
+        },
+        ("post", "/api/v1/market/fx"): {"rows": [{"pair": "EURUSD", "date": "2024-02-01", "rate": "1.1"}]},
+        ("post", "/api/v1/market/etf-holdings"): {
+            "rows": [{"fund_isin": "IE00B4L5Y983", "as_of": "2024-02-01", "constituent_name": "All", "weight": "1"}]
+        },
     }
 
 

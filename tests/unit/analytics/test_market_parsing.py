@@ -236,11 +236,15 @@ def test_etf_rows_need_a_constituent_and_a_sane_weight(tmp_path: Path) -> None:
     ]
 
 
-def test_weight_and_weight_pct_together_are_refused(tmp_path: Path) -> None:
-    text = f"fund_isin,as_of,constituent_name,weight,weight_pct\n{WORLD},2024-06-28,A,0.5,50\n"
+def test_each_row_gives_weight_or_weight_pct_not_both(tmp_path: Path) -> None:
+    text = f"fund_isin,as_of,constituent_name,weight,weight_pct\n{WORLD},2024-06-28,A,0.5,50\n{WORLD},2024-06-28,B,,\n"
     assert _problems(tmp_path, MarketKind.ETF_HOLDINGS, text) == [
-        ("weight_pct", "give weight (a fraction) or weight_pct, not both")
+        ("line 2: weight", "give weight (a fraction) or weight_pct, not both"),
+        ("line 3: weight", "is missing"),
     ]
+    mixed = f"fund_isin,as_of,constituent_name,weight,weight_pct\n{WORLD},2024-06-28,A,0.5,\n{WORLD},2024-06-28,B,,50\n"
+    weights = _prepare(tmp_path, MarketKind.ETF_HOLDINGS, mixed).table.column("weight").to_pylist()
+    assert weights == [Decimal("0.5"), Decimal("0.5")]
 
 
 def test_request_rows_are_named_by_index_and_exponents_are_read_exactly() -> None:
