@@ -254,8 +254,8 @@ def _direct(fund: DemoAsset, pool: _Pool, seed: int, max_constituents: int, as_o
     rng = _rng(seed, "fund", fund.isin)
     eligible, (low, high) = _eligible(pool, fund.focus or "world")
     share = 1.0 if fund.isin == CORE_ASSETS[1].isin else rng.uniform(low, high)  # the EM IMI fund holds them all
-    lines = min(int(eligible.sum()), max(30, round(share * max_constituents)))
     cash = int(rng.uniform(0.001, 0.008) * _WHOLE) if rng.random() < 0.8 else 0
+    lines = min(int(eligible.sum()), max(30, round(share * max_constituents)), max_constituents - (cash > 0))
     found = []
     for day in as_of:
         # Market values move between publication dates, so the smallest names come and go.

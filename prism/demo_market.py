@@ -146,8 +146,8 @@ def exchange_holidays(calendar: str, year: int) -> set[dt.date]:
     """The weekdays exchanges of ``calendar`` ("US" or "EU") are closed in ``year``."""
     easter = _easter(year)
     if calendar == "EU":
-        fixed = {dt.date(year, 1, 1), dt.date(year, 12, 25), dt.date(year, 12, 26)}
-        return {*fixed, easter - dt.timedelta(2), easter + dt.timedelta(1)}
+        found = {dt.date(year, 1, 1), easter - dt.timedelta(2), easter + dt.timedelta(1)}
+        return {day for day in {*found, dt.date(year, 12, 25), dt.date(year, 12, 26)} if day.weekday() < 5}
     found = {
         _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
         _nth_weekday(year, 2, 0, 3),  # Washington's Birthday

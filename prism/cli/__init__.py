@@ -22,6 +22,7 @@ from prism.cli.sync import sync, watch_beside
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.config import Settings, load_settings, normalize_database_url
 from prism.demo import create_demo_book
+from prism.demo_lake import lake_has_prices, write_demo_market
 from prism.domain.holdings import CostMethod
 from prism.errors import PrismError
 from prism.migrations import current_revision, downgrade, head_revision, upgrade, upgrade_device
@@ -29,6 +30,7 @@ from prism.reports import cash_line, holdings_table, summary_table
 from prism.storage.catalog import device_account, list_assets, list_portfolios
 from prism.storage.engine import Database, open_database
 from prism.storage.holdings import read_cash, read_holdings
+from prism.storage.lake import open_lake, writer_lease
 from prism.storage.projection import rebuild_owner
 from prism.storage.tables import accounts
 from prism.sync.keys import load_device_keys
@@ -135,11 +137,20 @@ def db_rebuild(settings: Settings) -> None:
     help="Size: 1 is ~200 assets and ~10,000 transactions; 10 is ten times that.",
 )
 @click.option("--seed", default=2016, show_default=True, help="Seed of the sample market.")
+@click.option(
+    "--market/--no-market",
+    "with_market",
+    default=True,
+    show_default=True,
+    help="Also write ten years of generated prices, FX rates and ETF compositions into the lake.",
+)
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the API afterwards.")
 @click.option("--port", type=int, help="Port to serve on (PRISM_PORT).")
 @click.pass_obj
-def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | None) -> None:
-    """Create a sample portfolio in an empty device database, show it, and serve it."""
+def demo(  # noqa: PLR0917 - click passes each option positionally
+    settings: Settings, scale: float, seed: int, with_market: bool, serve: bool, port: int | None
+) -> None:
+    """Create a sample portfolio in an empty device database, fill the lake's market data, and serve it."""
 
     async def run() -> None:
         async with upgraded_store(settings) as database:
@@ -158,7 +169,32 @@ def demo(settings: Settings, scale: float, seed: int, serve: bool, port: int | N
                     f"recorded {book.entries:,} transactions of {book.assets:,} assets in "
                     f"{len(book.portfolios)} portfolios"
                 )
+            if with_market:
+                await write_market(database)
             await _show_summary(database)
+
+    async def write_market(database: Database) -> None:
+        lake = open_lake(settings.lake_settings)
+        try:
+            async with writer_lease(database, settings.lake_lock_path):
+                if await asyncio.to_thread(lake_has_prices, lake):
+                    console.print("[yellow]the lake already holds prices; leaving its market data as it is[/yellow]")
+                    return
+                with progress_bar() as progress:
+                    task = progress.add_task("generating the market", total=None)
+
+                    def advance(description: str, done: int, total: int) -> None:
+                        progress.update(task, description=description, completed=done, total=total)
+
+                    written = await asyncio.to_thread(write_demo_market, lake, seed=seed, progress=advance)
+        finally:
+            lake.close()
+        console.print(
+            f"wrote the market into the lake ({settings.lake_settings.url}): {written.closes:,} daily closes of "
+            f"{written.assets:,} assets from {written.first} to {written.last}, {written.rates:,} FX rates "
+            f"({', '.join(written.pairs)}), {written.compositions} compositions of {written.funds} ETFs "
+            f"({written.holdings:,} lines)"
+        )
 
     console.print(f"database: {settings.database.sqlite_path or settings.database.url}")
     run_async(run())
