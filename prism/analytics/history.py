@@ -1,4 +1,4 @@
-"""Reading a portfolio's daily values, after bringing its snapshots up to date.
+"""A portfolio's daily values and performance, after bringing its snapshots up to date.
 
 Every read first runs the incremental snapshots job (cheap when nothing changed),
 then reads the owner's ``snapshots`` rows for the period: so a value history never
@@ -10,39 +10,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from prism.analytics.days import DayRow, read_history
+from prism.analytics.performance import Performance, measure
 from prism.analytics.snapshots import refresh_snapshots
-from prism.analytics.valuation import ALL_PORTFOLIOS
+from prism.domain.positions import CostMethod
 from prism.errors import ValidationError
 from prism.storage.catalog import get_portfolio
 from prism.storage.engine import Database
-from prism.storage.lake import SNAPSHOTS, Lake
+from prism.storage.lake import Lake
 from prism.storage.settings import get_setting
 
-__all__ = ["DayRow", "ValueHistory", "read_history", "value_history"]
-
-
-class DayRow(NamedTuple):
-    """One day of a portfolio (all amounts in the history's currency)."""
-
-    date: dt.date
-    value: Decimal
-    securities: Decimal
-    cash: Decimal
-    inflow: Decimal
-    outflow: Decimal
-    unpriced: int
-    realized_fifo: Decimal
-    realized_average: Decimal
-    cost_fifo: Decimal
-    cost_average: Decimal
-    dividends: Decimal
-    interest: Decimal
-    fees: Decimal
-    taxes: Decimal
+__all__ = ["ValueHistory", "check_period", "performance", "value_history"]
 
 
 class ValueHistory(NamedTuple):
@@ -52,26 +33,6 @@ class ValueHistory(NamedTuple):
     currency: str
     days: list[DayRow]
     opening: DayRow | None  # the day before the first one shown, when there is one
-
-
-_COLUMNS = ", ".join(DayRow._fields)
-
-
-def read_history(
-    lake: Lake, owner_id: uuid.UUID, portfolio_id: uuid.UUID | None, start: dt.date | None, end: dt.date | None
-) -> tuple[list[DayRow], DayRow | None]:
-    """The stored days of one portfolio (None: the owner's total) from ``start`` to ``end``."""
-    key = str(portfolio_id) if portfolio_id is not None else ALL_PORTFOLIOS
-    first = start - dt.timedelta(days=1) if start is not None else dt.date.min
-    rows = lake.query(
-        f"""SELECT {_COLUMNS} FROM {lake.scan(SNAPSHOTS, owner_id)}
-            WHERE portfolio_id = $key AND date >= $first AND date <= $end ORDER BY date""",
-        {"key": key, "first": first, "end": end or dt.date.max},
-    )
-    columns = [rows.column(name).to_pylist() for name in DayRow._fields]
-    days = [DayRow(*values) for values in zip(*columns, strict=True)]
-    opening = days.pop(0) if days and start is not None and days[0].date < start else None
-    return days, opening
 
 
 def check_period(start: dt.date | None, end: dt.date | None) -> None:
@@ -102,3 +63,19 @@ async def value_history(
     await refresh_snapshots(database, lake, lock_path, owner_id)
     days, opening = await asyncio.to_thread(read_history, lake, owner_id, portfolio_id, start, end)
     return ValueHistory(portfolio_id, currency, days, opening)
+
+
+async def performance(
+    database: Database,
+    lake: Lake,
+    lock_path: Path,
+    owner_id: uuid.UUID,
+    portfolio_id: uuid.UUID | None,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    method: CostMethod = CostMethod.FIFO,
+) -> Performance:
+    """The performance of a portfolio of ``owner_id`` (None: all of them) in a period."""
+    history = await value_history(database, lake, lock_path, owner_id, portfolio_id, start=start, end=end)
+    return measure(history.days, history.opening, portfolio_id=portfolio_id, currency=history.currency, method=method)

@@ -19,16 +19,13 @@ import datetime as dt
 import decimal
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import NamedTuple
 
-from prism.analytics.history import DayRow, value_history
+from prism.analytics.days import DayRow
 from prism.domain.positions import CostMethod
 from prism.domain.returns import DailyValue, annualize, daily_returns, max_drawdown, ttwror, volatility, xirr
-from prism.storage.engine import Database
-from prism.storage.lake import Lake
 
-__all__ = ["Performance", "measure", "performance"]
+__all__ = ["Performance", "measure"]
 
 _CONTEXT = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN)
 _ZERO = Decimal(0)
@@ -149,19 +146,3 @@ def measure(
         recovery_date=drawdown.recovery,
         unpriced_days=sum(1 for d in days if d.unpriced),
     )
-
-
-async def performance(
-    database: Database,
-    lake: Lake,
-    lock_path: Path,
-    owner_id: uuid.UUID,
-    portfolio_id: uuid.UUID | None,
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    method: CostMethod = CostMethod.FIFO,
-) -> Performance:
-    """The performance of a portfolio of ``owner_id`` (None: all of them) in a period."""
-    history = await value_history(database, lake, lock_path, owner_id, portfolio_id, start=start, end=end)
-    return measure(history.days, history.opening, portfolio_id=portfolio_id, currency=history.currency, method=method)

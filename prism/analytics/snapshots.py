@@ -13,7 +13,9 @@ changed, the earliest of:
 When neither the ledger's change log nor the market data moved, a refresh costs a
 count and two manifest reads. The job's own state (``_state.json`` beside the
 owner's snapshots) is written after the snapshots commit, so a crash in between only
-makes the next run recompute more. Refreshes hold the lake writer's lease.
+makes the next run recompute more. After a recompute the job also stores each
+portfolio's standard results (:mod:`prism.analytics.results`). Refreshes hold the lake
+writer's lease.
 """
 
 from __future__ import annotations
@@ -28,15 +30,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
-import pyarrow as pa
 from sqlalchemy import Connection, func, select
 
+from prism.analytics.results import standard_results
 from prism.analytics.valuation import Holdings, daily_values
 from prism.domain.ledger import LedgerEntry
 from prism.domain.positions import SortKey
 from prism.domain.timeline import build_timeline
 from prism.storage.engine import Database
-from prism.storage.lake import FX, PRICES, SNAPSHOTS, Lake, dataset_root, write_rows, writer_lease
+from prism.storage.lake import FX, PRICES, RESULTS, SNAPSHOTS, Lake, dataset_root, write_rows, writer_lease
 from prism.storage.ledger_load import gc_paused, load_ledger
 from prism.storage.settings import get_setting
 from prism.storage.tables import assets, changes, portfolios
@@ -182,8 +184,11 @@ def _recompute(lake: Lake, owner_id: uuid.UUID, book: OwnerBook, today: dt.date)
             parameters=[start, live],
         )
         rows = values.num_rows
+        results = standard_results(lake, owner_id, book.holdings.bases, book.holdings.owner_base, end)
+        write_rows(lake, RESULTS, results, owner=owner_id, drop_where="true")
     elif first is None and state is not None and state.through is not None:
-        write_rows(lake, SNAPSHOTS, values_of_nothing(), owner=owner_id, drop_where="true")
+        write_rows(lake, SNAPSHOTS, SNAPSHOTS.schema.empty_table(), owner=owner_id, drop_where="true")
+        write_rows(lake, RESULTS, RESULTS.schema.empty_table(), owner=owner_id, drop_where="true")
     new_state = _State(
         ledger_stamp=book.stamp,
         prices_version=versions[0],
@@ -195,11 +200,6 @@ def _recompute(lake: Lake, owner_id: uuid.UUID, book: OwnerBook, today: dt.date)
     )
     lake.objects.put(_state_key(owner_id), msgspec.json.encode(new_state))
     return Refresh(start if rows else None, new_state.through, rows)
-
-
-def values_of_nothing() -> pa.Table:
-    """An empty snapshots table (to clear an owner whose ledger was emptied)."""
-    return SNAPSHOTS.schema.empty_table()
 
 
 async def refresh_snapshots(

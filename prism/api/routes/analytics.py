@@ -12,8 +12,9 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.types import ControllerRouterHandler
 
-from prism.analytics.history import DayRow, value_history
-from prism.analytics.performance import Performance, performance
+from prism.analytics.days import DayRow
+from prism.analytics.history import performance, value_history
+from prism.analytics.performance import Performance
 from prism.api.schemas import DecimalText, decimal_text
 from prism.api.state import owner_of, state_of
 from prism.domain.money import canonical

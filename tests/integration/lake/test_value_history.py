@@ -29,13 +29,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from prism.analytics.history import value_history
-from prism.analytics.performance import performance
+from prism.analytics.history import performance, value_history
 from prism.analytics.snapshots import refresh_snapshots
 from prism.domain.positions import CostMethod
 from prism.errors import NotFoundError, ValidationError
 from prism.storage.engine import Database
-from prism.storage.lake import FX, PRICES, Lake, write_rows
+from prism.storage.lake import FX, PRICES, RESULTS, Lake, write_rows
 from prism.storage.ledger import delete_transaction
 from tests.builders import D, entry, make_book, record
 
@@ -215,3 +214,18 @@ async def test_a_period_ending_before_it_starts_is_refused(db: Database, lake: L
     with pytest.raises(ValidationError) as raised:
         await value_history(db, lake, lock, owner, p, start=day(4), end=day(2))
     assert raised.value.field == "end"
+
+
+async def test_the_job_stores_standard_results_per_owner(db: Database, lake: Lake, lock: Path) -> None:
+    owner, p = await worked_example(db, lake)
+    await refresh_snapshots(db, lake, lock, owner)
+    rows = lake.query(
+        f"SELECT portfolio_id, period, metric, value FROM {lake.scan(RESULTS, owner)} WHERE metric = 'ttwror'"
+    ).to_pylist()
+    stored = {(row["portfolio_id"], row["period"]): row["value"] for row in rows}
+    whole = await performance(db, lake, lock, owner, p)
+    assert stored[(str(p), "all")] == str(whole.ttwror)
+    assert stored[("all", "all")] == str(whole.ttwror)
+    assert {period for _, period in stored} == {"all", "ytd", "1y"}
+    stranger = uuid.uuid4()
+    assert lake.query(f"SELECT * FROM {lake.scan(RESULTS, stranger)}").num_rows == 0
