@@ -135,17 +135,17 @@ def _cast(text: str, places: int) -> str:
     return f"CASE WHEN {narrow} IS NOT NULL THEN CAST({narrow} AS {wide}) ELSE TRY_CAST({text} AS {wide}) END"
 
 
-def _decimal_problems(check: _Check, table: str, name: str, places: int, *, required: bool = True) -> None:
+def _decimal_problems(check: _Check, table: str, name: str, places: int, *, column: str | None = None) -> None:
+    """Problems of the decimal ``name`` (reported in ``column``, by default ``name``)."""
     text = f"n_{name}"
-    missing = f"WHEN {text} IS NULL THEN 'is missing'" if required else ""
     check.rows(
-        f"SELECT _row, CASE {missing} "
+        f"SELECT _row, CASE WHEN {text} IS NULL THEN 'is missing' "
         f"WHEN NOT regexp_full_match({text}, '{_NUMBER}') THEN '''' || {text} || ''' is not a decimal number' "
         f"WHEN length(regexp_extract({text}, '[.]([0-9]*)$', 1)) > {places} "
         f"THEN {text} || ' has more than {places} decimal places' "
         f"WHEN {name} IS NULL THEN {text} || ' is too large' END AS message FROM {table} "
-        f"WHERE {text} IS NOT NULL AND {name} IS NULL {'OR ' + text + ' IS NULL' if required else ''}",
-        name,
+        f"WHERE {name} IS NULL",
+        column or name,
     )
 
 
@@ -289,10 +289,10 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
         "constituent_name",
     )
     check.rows("SELECT _row, 'give weight (a fraction) or weight_pct, not both' FROM typed WHERE both_weights", weight)
-    _decimal_problems(check, "typed", "weight", 12)
+    _decimal_problems(check, "typed", "weight", 12, column=weight)
     check.distinct("typed", "currency", parse_currency)
     check.raise_problems()
-    _percent_compositions(check)
+    _percent_compositions(check, weight)
     check.cursor.execute(
         "CREATE TEMP TABLE fractions AS SELECT t.* REPLACE (CASE WHEN NOT pct AND p.fund_isin IS NULL THEN weight "
         "ELSE CAST(weight * 0.01 AS DECIMAL(38, 12)) END AS weight) FROM typed t "
@@ -310,7 +310,7 @@ def _etf_holdings(check: _Check, known: frozenset[str] | None) -> Prepared:
     return Prepared(table, tuple(check.warnings), funds, (), earliest)
 
 
-def _percent_compositions(check: _Check) -> None:
+def _percent_compositions(check: _Check, weight: str) -> None:
     """Table ``percent``: compositions whose plain weights are percent, reported as such."""
     check.cursor.execute(
         "CREATE TEMP TABLE percent AS SELECT fund_isin, as_of, min(_row) AS first, sum(weight) AS total "
@@ -318,7 +318,7 @@ def _percent_compositions(check: _Check) -> None:
     )
     found = check.cursor.execute("SELECT fund_isin, as_of, first, total FROM percent ORDER BY first").fetchall()
     for fund, as_of, first, total in found:
-        check.warn(first, "weight", f"weights of {fund} on {as_of} sum to {total.normalize():f}: read as percent")
+        check.warn(first, weight, f"weights of {fund} on {as_of} sum to {total.normalize():f}: read as percent")
 
 
 def _composition_sums(check: _Check, weight: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from prism.analytics.market_files import MarketDataError, MarketKind, raw_from_records, read_market_file
 from prism.analytics.market_rules import Prepared, prepare
+from prism.domain.isin import is_valid_isin
 from prism.errors import ValidationError
 
 APPLE, MICROSOFT, WORLD = "US0378331005", "US5949181045", "IE00B4L5Y983"
@@ -283,3 +284,23 @@ def test_parquet_files_are_read_by_row_and_float_columns_are_reported(tmp_path: 
     with pytest.raises(MarketDataError) as caught:
         prepare(read_market_file(path, MarketKind.PRICES))
     assert [(p.field, p.message) for p in caught.value.problems] == [("row 2: Close", "must be positive, not -1.00")]
+
+
+def test_problems_with_a_percent_column_name_it_as_the_file_does(tmp_path: Path) -> None:
+    text = f"fund_isin,as_of,constituent_name,Weight (%)\n{WORLD},2024-06-28,A,lots\n"
+    assert _problems(tmp_path, MarketKind.ETF_HOLDINGS, text) == [
+        ("line 2: Weight (%)", "'lots' is not a decimal number")
+    ]
+
+
+def test_unknown_isin_warnings_stop_at_fifty_and_count_the_rest(tmp_path: Path) -> None:
+    rows = [{"isin": _valid(f"XS{n:09d}"), "date": "2024-01-02", "close": "1", "currency": "EUR"} for n in range(200)]
+    prepared = prepare(raw_from_records(MarketKind.PRICES, rows), known_isins=set())
+    assert len(prepared.isins) == 200
+    assert len(prepared.warnings) == 51
+    assert prepared.warnings[-1].message == "150 more ISINs no asset has; imported anyway"
+
+
+def _valid(stem: str) -> str:
+    """``stem`` (eleven characters) with its correct check digit."""
+    return next(stem + str(digit) for digit in range(10) if is_valid_isin(stem + str(digit)))
