@@ -85,7 +85,7 @@ def test_a_missing_column_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_parquet_etf_holdings_import_against_the_demo_catalog(tmp_path: Path) -> None:
-    code, output = _prism(tmp_path, "demo", "--scale", "0.02", "--no-serve")
+    code, output = _prism(tmp_path, "demo", "--scale", "0.02", "--no-serve", "--no-market")
     assert code == 0, output
     path = tmp_path / "world.parquet"
     table = pa.table(
