@@ -29,6 +29,7 @@ from prism.storage.types import ExactDecimal, Id, UTCDateTime
 __all__ = [
     "SYNCED_TABLES",
     "accounts",
+    "alert_events",
     "alert_rules",
     "api_tokens",
     "asset_states",
@@ -526,4 +527,23 @@ SYNCED_TABLES = (
     tags,
     taggings,
     alert_rules,
+)
+
+# --- alert events: derived from alert rules and market prices, never synced ----------
+
+#: What an alert rule found, at most once per rule and day (``prism.analytics.alerts``).
+alert_events = Table(
+    "alert_events",
+    metadata,
+    _owner(),
+    Column("rule_id", Id, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("condition", String(32), nullable=False),
+    Column("threshold", ExactDecimal, nullable=False),
+    Column("observed", ExactDecimal, nullable=False),  # the price, value or daily change in percent
+    Column("currency", String(3), nullable=True),  # of the observed price or value
+    Column("asset_id", Id, nullable=True),
+    Column("portfolio_id", Id, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "owner_id", "created_at"),
 )
