@@ -13,6 +13,7 @@ __all__ = [
     "InsufficientHoldingsError",
     "MigrationError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PrismError",
     "StorageError",
     "ValidationError",
@@ -53,6 +54,12 @@ class NotFoundError(PrismError):
     """The named row does not exist for this owner (or is deleted)."""
 
     code = "not-found"
+
+
+class PermissionDeniedError(PrismError):
+    """The caller may not do this here, whatever the input (a shared resource, say)."""
+
+    code = "forbidden"
 
 
 class ConflictError(PrismError):

@@ -31,7 +31,7 @@ from prism.api.schemas import DecimalText
 from prism.api.state import owner_of, state_of
 from prism.domain.isin import parse_isin
 from prism.domain.money import canonical
-from prism.errors import ValidationError
+from prism.errors import PermissionDeniedError, ValidationError
 
 __all__ = [
     "MARKET_ROUTES",
@@ -167,6 +167,10 @@ def _record(row: msgspec.Struct) -> dict[str, str | None]:
 
 async def _import(request: Request[Any, Any, Any], kind: MarketKind, rows: list[Any]) -> Response[Any]:
     state = state_of(request)
+    if state.settings.server.mode == "hosted":
+        # Market data is shared by every account of a hosted server: one account must not
+        # rewrite everyone's prices. Its operator imports them with `prism market import`.
+        raise PermissionDeniedError("a hosted server's market data is imported by its operator")
     raw = raw_from_records(kind, [_record(row) for row in rows])
     try:
         report = await import_market_rows(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+
+from prism.api import create_app
+from prism.config import load_settings
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 APPLE, MICROSOFT, WORLD = "US0378331005", "US5949181045", "IE00B4L5Y983"
@@ -117,3 +121,17 @@ async def test_etf_compositions_in_percent_are_converted_and_reported(client: Cl
     refused = await client.post("/api/v1/market/etf-holdings", json={"rows": nameless})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "rows[0].constituent_name"
+
+
+async def test_a_hosted_server_refuses_market_writes_from_accounts(database_url: str, tmp_path: Path) -> None:
+    """Market data is shared by every account of a hosted server; only its operator imports it."""
+    settings = load_settings({"PRISM_MODE": "hosted"}, data_dir=tmp_path, database_url=database_url)
+    async with AsyncTestClient(create_app(settings)) as client:
+        signup = {"email": "someone@example.org", "password": "correct horse battery"}
+        token = (await client.post("/api/v1/auth/signup", json=signup)).json()["token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        rows = [{"isin": "IE00B4L5Y983", "date": "2024-01-02", "close": "80", "currency": "EUR"}]
+        response = await client.post("/api/v1/market/prices", json={"rows": rows})
+        assert response.status_code == 403
+        assert response.json()["type"] == "urn:prism:problem:forbidden"
+        assert (await client.get("/api/v1/market/prices")).json()["items"] == []
