@@ -43,11 +43,8 @@ def record_alert_events(connection: Connection, events: Sequence[AlertEvent]) ->
     keys = {(event.owner_id, event.rule_id, event.day) for event in events}
     owners = {owner for owner, _, _ in keys}
     rules = {rule for _, rule, _ in keys}
-    stored = set(
-        connection.execute(
-            select(e.owner_id, e.rule_id, e.day).where(e.owner_id.in_(owners), e.rule_id.in_(rules))
-        ).tuples()
-    )
+    query = select(e.owner_id, e.rule_id, e.day).where(e.owner_id.in_(owners), e.rule_id.in_(rules))
+    stored = {(owner, rule, day) for owner, rule, day in connection.execute(query)}
     fresh: dict[tuple[uuid.UUID, uuid.UUID, dt.date], AlertEvent] = {}
     for event in events:
         key = (event.owner_id, event.rule_id, event.day)
