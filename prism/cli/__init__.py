@@ -18,6 +18,7 @@ import msgspec
 from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.devices import devices
 from prism.cli.market import market
+from prism.cli.report import report
 from prism.cli.sync import sync, watch_beside
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.config import Settings, load_settings, normalize_database_url
@@ -341,6 +342,7 @@ async def _show_summary(database: Database) -> None:
 main.add_command(sync)
 main.add_command(devices)
 main.add_command(market)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()
