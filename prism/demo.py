@@ -3,12 +3,12 @@
 Ten years of a European investor's life, at scale 1 about 200 assets and 10,000
 transactions: a monthly ETF savings plan, single stocks bought in euros, dollars,
 pounds and francs (with their FX rates and the currency exchange before), sales of
-part of what is held, quarterly dividends with withholding tax, Apple's 4-for-1
-split, and a dollar account. Every trade is at the generated market's close of its
-day (:mod:`prism.demo_market`), at that day's FX rate, so the ledger and the lake's
-prices agree; a seed always gives the same ledger and market. Every entry goes
-through the ordinary ledger store, so the demo obeys exactly the rules and keeps the
-projection a real ledger does.
+part of what is held, dividends (quarterly, half-yearly or yearly, as the listing's
+custom is) with withholding tax, Apple's 4-for-1 split, and a dollar account. Every
+trade is at the generated market's close of its day (:mod:`prism.demo_market`), at
+that day's FX rate, so the ledger and the lake's prices agree; a seed always gives
+the same ledger and market. Every entry goes through the ordinary ledger store, so
+the demo obeys exactly the rules and keeps the projection a real ledger does.
 """
 
 from __future__ import annotations

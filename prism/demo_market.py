@@ -198,15 +198,6 @@ class DemoMarket:
             return None
         return Decimal(int(self._units[row, column])).scaleb(-int(self._decimals[row]))
 
-    def last_close(self, isin: str, day: dt.date) -> Decimal | None:
-        """The latest close of ``isin`` on or before ``day`` (None before the first)."""
-        row = self._row[isin]
-        column = bisect.bisect_right(self.days, day) - 1
-        traded = np.flatnonzero(self._open[row, : column + 1])
-        if column < 0 or traded.size == 0:
-            return None
-        return Decimal(int(self._units[row, traded[-1]])).scaleb(-int(self._decimals[row]))
-
     def fx_rate(self, pair: str, day: dt.date) -> Decimal:
         """``pair``'s rate ("EURUSD": dollars for one euro) on ``day``, or the weekday before."""
         column = max(0, bisect.bisect_right(self.days, day) - 1)
