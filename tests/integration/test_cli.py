@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from prism.cli import main
 
-DEMO = ("--scale", "0.05", "--no-serve")
+DEMO = ("--scale", "0.05", "--no-serve", "--no-market")
 
 
 def _prism(*args: str, database_url: str, tmp_path: Path) -> tuple[int, str]:

@@ -16,7 +16,7 @@ def test_compact_reports_relay_storage_and_a_later_device_bootstraps(relay: Rela
     laptop, phone = tmp_path / "laptop", tmp_path / "phone"
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE)
-    _run(laptop, "demo", "--scale", "0.2", "--no-serve")
+    _run(laptop, "demo", "--scale", "0.2", "--no-serve", "--no-market")
     _run(laptop, "sync", "init", "--relay", relay.url, "--passphrase-file", str(passphrase))
     _run(laptop, "sync")
     done = subprocess.run(

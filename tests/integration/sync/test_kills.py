@@ -121,7 +121,7 @@ def test_devices_killed_mid_push_and_mid_apply_converge(relay: Relay, tmp_path: 
     laptop, phone = tmp_path / "laptop", tmp_path / "phone"
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE)
-    _run(laptop, "demo", "--scale", "0.7", "--no-serve")
+    _run(laptop, "demo", "--scale", "0.7", "--no-serve", "--no-market")
     _run(laptop, "sync", "init", "--relay", relay.url, "--passphrase-file", str(passphrase))
     keys = load_device_keys(laptop / "sync-keys")
     assert keys is not None
