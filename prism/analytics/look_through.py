@@ -45,6 +45,7 @@ __all__ = [
     "group_exposure_sql",
     "held_table",
     "parts_table",
+    "prepare_walk",
     "shared_sql",
     "overlap_sql",
     "value_scale",
@@ -101,38 +102,62 @@ def value_scale(largest: Decimal, growth: Decimal = Decimal(1), *, max_depth: in
     return scale
 
 
-def walk_sql(scale: int, max_depth: int = MAX_DEPTH) -> str:
-    """The CTEs ``funds`` and ``walk``: one row per call of the domain's ``_expand``.
+def prepare_walk(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Split the cursor's ``parts`` once: ``funds`` (with their covered weight), and the
+    constituents that are funds (``fund_parts``) or securities (``leaf_parts``).
 
-    A row carries its path of funds (for cycles), its remaining depth, and ``ord``,
-    the positions along its path, whose order is depth-first order.
+    Temporary tables of the cursor: computed once per request, not once per CTE use.
     """
-    attributes = ", ".join(f"h.{name}" for name in _ATTRIBUTES)
-    child_attributes = ", ".join(f"p.{name}" for name in _ATTRIBUTES)
+    cursor.execute(
+        """CREATE OR REPLACE TEMP TABLE funds AS SELECT fund, sum(weight) AS covered FROM parts GROUP BY fund;
+        CREATE OR REPLACE TEMP TABLE fund_parts AS SELECT * FROM parts WHERE key IN (SELECT fund FROM funds);
+        CREATE OR REPLACE TEMP TABLE leaf_parts AS SELECT * FROM parts WHERE key NOT IN (SELECT fund FROM funds);"""
+    )
+
+
+def walk_sql(scale: int, max_depth: int = MAX_DEPTH) -> str:
+    """The CTEs ``visits``, ``leaves`` and ``unresolved`` of the domain's ``_expand``.
+
+    ``visits`` is every fund met (a recursive walk over the few fund-to-fund lines),
+    with its value rounded to ``scale`` places, its path of funds (for cycles), its
+    remaining depth and ``ord``, the positions along its path, whose order is
+    depth-first order. ``leaves`` joins each expanded visit with its securities once:
+    their values are exact products (``scale + 12`` places), never rounded, since a
+    rounding (a 128-bit division) per constituent would cost most of the time.
+    """
+    attributes = (
+        "{'name': %s.name, 'country': %s.country, 'sector': %s.sector, 'currency': %s.currency, "
+        "'asset_class': %s.asset_class}"
+    )
+    exact = scale + WEIGHT_SCALE
     return f"""
-    funds AS (SELECT fund, sum(weight) AS covered FROM parts GROUP BY fund),
-    walk AS (
-        SELECT h.root, h.key, {attributes}, CAST(h.value AS DECIMAL(38, {scale})) AS value,
+    visits AS (
+        SELECT h.root, h.key, CAST(h.value AS DECIMAL(38, {scale})) AS value,
                CAST([] AS VARCHAR[]) AS path, {int(max_depth)} AS depth, [h.root] AS ord
-        FROM held h
+        FROM held h WHERE h.key IN (SELECT fund FROM funds)
         UNION ALL
-        SELECT w.root, p.key, {child_attributes}, CAST(w.value * p.weight AS DECIMAL(38, {scale})),
+        SELECT w.root, p.key, CAST(w.value * p.weight AS DECIMAL(38, {scale})),
                list_append(w.path, w.key), w.depth - 1, list_append(w.ord, p.position)
-        FROM walk w JOIN parts p ON p.fund = w.key
+        FROM visits w JOIN fund_parts p ON p.fund = w.key
         WHERE w.depth > 0 AND NOT list_contains(w.path, w.key)
     ),
-    steps AS (
-        SELECT w.*, f.covered, f.fund IS NOT NULL AS is_fund FROM walk w LEFT JOIN funds f ON f.fund = w.key
+    expanded AS (
+        SELECT v.*, f.covered FROM visits v JOIN funds f ON f.fund = v.key
+        WHERE v.depth > 0 AND NOT list_contains(v.path, v.key)
     ),
     leaves AS (
-        SELECT root, key, value, ord, {{'name': name, 'country': country, 'sector': sector, 'currency': currency,
-                'asset_class': asset_class}} AS attributes
-        FROM steps WHERE NOT is_fund
+        SELECT h.root, h.key, CAST(h.value AS DECIMAL(38, {exact})) AS value, [h.root] AS ord,
+               {attributes % (("h",) * 5)} AS attributes
+        FROM held h WHERE h.key NOT IN (SELECT fund FROM funds)
+        UNION ALL
+        SELECT e.root, p.key, e.value * p.weight, list_append(e.ord, p.position), {attributes % (("p",) * 5)}
+        FROM expanded e JOIN leaf_parts p ON p.fund = e.key
     ),
     unresolved AS (
-        SELECT root, CASE WHEN depth = 0 OR list_contains(path, key) THEN value
-                          ELSE CAST(value * (1 - covered) AS DECIMAL(38, {scale})) END AS value
-        FROM steps WHERE is_fund
+        SELECT root, CAST(value AS DECIMAL(38, {exact})) AS value FROM visits
+        WHERE depth = 0 OR list_contains(path, key)
+        UNION ALL
+        SELECT root, value * (1 - covered) FROM expanded
     )"""
 
 
@@ -244,7 +269,8 @@ def parts_table(compositions: Mapping[str, Sequence[Constituent]]) -> pa.Table:
 
 
 def walk_scale(cursor: duckdb.DuckDBPyConnection, *, max_depth: int = MAX_DEPTH) -> int:
-    """:func:`value_scale` for the ``held`` and ``parts`` relations on ``cursor``."""
+    """Prepare the walk over ``held`` and ``parts`` on ``cursor``; the :func:`value_scale` it can keep."""
+    prepare_walk(cursor)
     largest, growth = cursor.execute(
         """SELECT (SELECT coalesce(max(abs(value)), 0) FROM held),
                   (SELECT coalesce(max(greatest(abs(top), abs(1 - covered))), 1)

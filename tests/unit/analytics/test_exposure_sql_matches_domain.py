@@ -26,6 +26,7 @@ from prism.analytics.look_through import (
     held_table,
     overlap_sql,
     parts_table,
+    walk_scale,
     walk_sql,
 )
 from prism.domain.exposure import UNRESOLVED, Constituent, Dimension, Security, group_exposure, look_through, overlap
@@ -71,7 +72,9 @@ def _quantized(values: dict[str, Decimal]) -> dict[str, Decimal]:
 
 
 def _walked_rows(cursor: duckdb.DuckDBPyConnection, scale: int, depth: int) -> int:
-    (count,) = cursor.execute(f"WITH RECURSIVE {walk_sql(scale, depth)} SELECT count(*) FROM steps").fetchone() or (0,)
+    (count,) = cursor.execute(
+        f"WITH RECURSIVE {walk_sql(scale, depth)} SELECT (SELECT count(*) FROM visits) + (SELECT count(*) FROM leaves)"
+    ).fetchone() or (0,)
     return int(count)
 
 
@@ -111,7 +114,8 @@ def test_sql_overlap_is_the_domain_overlap(
     try:
         cursor.register("held", held_table([(Security(fund), Decimal(1)) for fund in held]))
         cursor.register("parts", parts_table(funds))
-        shares = {(held[a], held[b]): share for a, b, share in cursor.execute(overlap_sql(24)).fetchall()}
+        scale = walk_scale(cursor)
+        shares = {(held[a], held[b]): share for a, b, share in cursor.execute(overlap_sql(scale)).fetchall()}
     finally:
         cursor.close()
     for a, first in enumerate(held):
