@@ -64,7 +64,7 @@ def _period(performance: Performance) -> str:
     if performance.start is None or performance.end is None:
         return "no days"
     length = (performance.end - performance.start).days + 1
-    return f"{performance.start} to {performance.end} ({length:,} days)"
+    return f"{performance.start} to {performance.end} ({length:,} day{'' if length == 1 else 's'})"
 
 
 def _drawdown(performance: Performance) -> str:

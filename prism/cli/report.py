@@ -98,8 +98,12 @@ def report(  # noqa: PLR0917 - click passes each option positionally
     console.print(performance_table(found, gathered.title))
     if history.days:
         console.print(yearly_table(yearly_rows(history.days, history.opening), history.currency))
-    for found_exposure in gathered.exposures:
-        _show_exposure(found_exposure)
+    if any(part.groups or part.unresolved_value for part in gathered.exposures):
+        for found_exposure in gathered.exposures:
+            _show_exposure(found_exposure)
+    else:
+        console.print("no securities held now (or none with a close): no look-through exposure to show")
+    _show_unpriced(gathered.exposures[0])
     if charts_dir is not None:
         with console.status("drawing the charts"):
             written = _draw(gathered, charts_dir, chart_format)
@@ -167,6 +171,9 @@ def _show_exposure(report: ExposureReport) -> None:
     priced = f", closes of {report.prices_to}" if report.prices_to else ""
     title = f"Look-through exposure of the securities held now, {heading} ({report.currency}{priced})"
     console.print(exposure_table(report, title, limit=limit))
+
+
+def _show_unpriced(report: ExposureReport) -> None:
     if report.unpriced:
         names = ", ".join(f"{item.name} ({item.reason})" for item in report.unpriced[:_SHOWN_UNPRICED])
         more = f" and {len(report.unpriced) - _SHOWN_UNPRICED} more" if len(report.unpriced) > _SHOWN_UNPRICED else ""
