@@ -126,6 +126,17 @@ def _tables(timeline: Timeline, holdings: Holdings) -> dict[str, pa.Table]:
     }
 
 
+def _load(cursor: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Copy ``table`` into a temporary DuckDB table of this cursor's connection.
+
+    Joins read DuckDB's own tables; an ASOF join straight over a registered Arrow
+    table measured a hundred times slower (53 s against 0.2 s for 178,000 rows).
+    """
+    cursor.register(f"{name}_arrow", table)
+    cursor.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    cursor.unregister(f"{name}_arrow")
+
+
 def _conversions(lake: Lake, cursor: duckdb.DuckDBPyConnection, holdings: Holdings, end: dt.date) -> pa.Table:
     """Daily rates into every base currency in play, for every currency in play."""
     found = cursor.execute(
@@ -144,94 +155,94 @@ def _conversions(lake: Lake, cursor: duckdb.DuckDBPyConnection, holdings: Holdin
     return pa.concat_tables(parts)
 
 
-_PER_PORTFOLIO = """
-WITH days AS (
-    SELECT p.portfolio_id, p.base, CAST(g.d AS DATE) AS date
-    FROM portfolios_t p, generate_series(CAST(greatest(p.first_date, $start) AS TIMESTAMP),
-                                         CAST($end AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)
-),
-qty AS (
-    SELECT portfolio_id, asset_id, quantity, date AS since,
-           coalesce(CAST(lead(date) OVER w - INTERVAL 1 DAY AS DATE), $end) AS until
-    FROM qty_t WINDOW w AS (PARTITION BY portfolio_id, asset_id ORDER BY date)
-),
-held AS (
-    SELECT d.portfolio_id, d.base, d.date, q.asset_id, a.isin, q.quantity
-    FROM days d JOIN qty q ON q.portfolio_id = d.portfolio_id AND d.date BETWEEN q.since AND q.until
-    JOIN assets_t a ON a.asset_id = q.asset_id
-    WHERE q.quantity <> 0
-),
-market AS (
-    SELECT isin, date, close, currency FROM {prices}
-    WHERE isin IN (SELECT isin FROM assets_t WHERE isin IS NOT NULL) AND date <= $end
-),
-priced AS (
-    SELECT h.*, m.close, m.currency AS close_currency
-    FROM held h ASOF LEFT JOIN market m ON m.isin = h.isin AND m.date <= h.date
-),
-traded AS (
-    SELECT p.*, coalesce(p.close, t.price) AS price,
-           CASE WHEN p.close IS NULL THEN t.currency ELSE p.close_currency END AS price_currency
-    FROM priced p ASOF LEFT JOIN trades_t t ON t.asset_id = p.asset_id AND t.date <= p.date
-),
-valued AS (
-    SELECT v.portfolio_id, v.date, CAST(v.quantity * v.price AS DECIMAL(38, 12)) * f.rate AS value,
-           (v.price IS NULL OR f.rate IS NULL) AS unpriced
-    FROM traded v ASOF LEFT JOIN fx_t f
-      ON f.base = v.base AND f.currency = v.price_currency AND f.date <= v.date
-),
-securities AS (
-    SELECT portfolio_id, date, sum(value) AS securities, count(*) FILTER (WHERE unpriced) AS unpriced
-    FROM valued GROUP BY ALL
-),
-cash_spans AS (
-    SELECT portfolio_id, currency, balance, date AS since,
-           coalesce(CAST(lead(date) OVER w - INTERVAL 1 DAY AS DATE), $end) AS until
-    FROM cash_t WINDOW w AS (PARTITION BY portfolio_id, currency ORDER BY date)
-),
-cash_days AS (
-    SELECT d.portfolio_id, d.base, d.date, c.currency, c.balance
-    FROM days d JOIN cash_spans c ON c.portfolio_id = d.portfolio_id AND d.date BETWEEN c.since AND c.until
-    WHERE c.balance <> 0
-),
-cash AS (
-    SELECT c.portfolio_id, c.date, sum(c.balance * f.rate) AS cash,
-           count(*) FILTER (WHERE f.rate IS NULL) AS unpriced
-    FROM cash_days c ASOF LEFT JOIN fx_t f ON f.base = c.base AND f.currency = c.currency AND f.date <= c.date
-    GROUP BY ALL
-),
-money_flows AS (
-    SELECT f.portfolio_id, f.date, f.inflow, f.internal,
-           CAST(f.amount * coalesce(f.rate, x.rate) AS DECIMAL(38, 12)) AS value
-    FROM flows_t f JOIN portfolios_t p USING (portfolio_id)
-    ASOF LEFT JOIN fx_t x ON x.base = p.base AND x.currency = f.currency AND x.date <= f.date
-    WHERE f.asset_id IS NULL AND f.date >= $start AND f.date <= $end
-),
-moved AS (
-    SELECT f.portfolio_id, f.date, f.inflow, f.internal, f.asset_id, f.quantity, p.base, a.isin
-    FROM flows_t f JOIN portfolios_t p USING (portfolio_id) JOIN assets_t a ON a.asset_id = f.asset_id
-    WHERE f.asset_id IS NOT NULL AND f.date >= $start AND f.date <= $end
-),
-moved_priced AS (
-    SELECT m.*, coalesce(k.close, t.price) AS price,
-           CASE WHEN k.close IS NULL THEN t.currency ELSE k.currency END AS price_currency
-    FROM moved m ASOF LEFT JOIN market k ON k.isin = m.isin AND k.date <= m.date
-    ASOF LEFT JOIN trades_t t ON t.asset_id = m.asset_id AND t.date <= m.date
-),
-security_flows AS (
-    SELECT m.portfolio_id, m.date, m.inflow, m.internal,
-           CAST(CAST(m.quantity * m.price AS DECIMAL(38, 12)) * x.rate AS DECIMAL(38, 12)) AS value
-    FROM moved_priced m ASOF LEFT JOIN fx_t x
-      ON x.base = m.base AND x.currency = m.price_currency AND x.date <= m.date
-),
-flows AS (
-    SELECT portfolio_id, date,
-           coalesce(sum(value) FILTER (WHERE inflow), 0) AS inflow,
-           coalesce(sum(value) FILTER (WHERE NOT inflow), 0) AS outflow,
-           coalesce(sum(value) FILTER (WHERE inflow AND NOT internal), 0) AS external_inflow,
-           coalesce(sum(value) FILTER (WHERE NOT inflow AND NOT internal), 0) AS external_outflow
-    FROM (SELECT * FROM money_flows UNION ALL SELECT * FROM security_flows) GROUP BY ALL
+# Each stage is its own temporary table: DuckDB then knows the real row counts. Planned
+# as one query, its estimates for the range join were off by a thousand times, and the
+# ASOF joins it chose for them took minutes instead of a fraction of a second.
+_STAGES = (
+    (
+        "days",
+        """SELECT p.portfolio_id, p.base, CAST(g.d AS DATE) AS date
+           FROM portfolios_t p, generate_series(CAST(greatest(p.first_date, $start) AS TIMESTAMP),
+                                                CAST($end AS TIMESTAMP), INTERVAL 1 DAY) AS g(d)""",
+    ),
+    (
+        "held",
+        """WITH spans AS (
+               SELECT portfolio_id, asset_id, quantity, date AS since,
+                      coalesce(CAST(lead(date) OVER w - INTERVAL 1 DAY AS DATE), $end) AS until
+               FROM qty_t WINDOW w AS (PARTITION BY portfolio_id, asset_id ORDER BY date))
+           SELECT d.portfolio_id, d.base, d.date, s.asset_id, a.isin, s.quantity
+           FROM days d JOIN spans s ON s.portfolio_id = d.portfolio_id AND d.date BETWEEN s.since AND s.until
+           JOIN assets_t a ON a.asset_id = s.asset_id
+           WHERE s.quantity <> 0""",
+    ),
+    (
+        "priced",
+        """SELECT h.*, coalesce(m.close, t.price) AS price,
+                  CASE WHEN m.close IS NULL THEN t.currency ELSE m.currency END AS price_currency
+           FROM held h ASOF LEFT JOIN market m ON m.isin = h.isin AND m.date <= h.date
+           ASOF LEFT JOIN trades_t t ON t.asset_id = h.asset_id AND t.date <= h.date""",
+    ),
+    (
+        "securities",
+        """SELECT v.portfolio_id, v.date,
+                  sum(CAST(v.quantity * v.price AS DECIMAL(38, 12)) * f.rate) AS securities,
+                  count(*) FILTER (WHERE v.price IS NULL OR f.rate IS NULL) AS unpriced
+           FROM priced v ASOF LEFT JOIN fx_t f
+             ON f.base = v.base AND f.currency = v.price_currency AND f.date <= v.date
+           GROUP BY ALL""",
+    ),
+    (
+        "cash_days",
+        """WITH spans AS (
+               SELECT portfolio_id, currency, balance, date AS since,
+                      coalesce(CAST(lead(date) OVER w - INTERVAL 1 DAY AS DATE), $end) AS until
+               FROM cash_t WINDOW w AS (PARTITION BY portfolio_id, currency ORDER BY date))
+           SELECT d.portfolio_id, d.base, d.date, s.currency, s.balance
+           FROM days d JOIN spans s ON s.portfolio_id = d.portfolio_id AND d.date BETWEEN s.since AND s.until
+           WHERE s.balance <> 0""",
+    ),
+    (
+        "cash",
+        """SELECT c.portfolio_id, c.date, sum(c.balance * f.rate) AS cash,
+                  count(*) FILTER (WHERE f.rate IS NULL) AS unpriced
+           FROM cash_days c ASOF LEFT JOIN fx_t f ON f.base = c.base AND f.currency = c.currency AND f.date <= c.date
+           GROUP BY ALL""",
+    ),
+    (
+        "moved",
+        """SELECT f.portfolio_id, f.date, f.inflow, f.internal, f.asset_id, f.quantity, p.base, a.isin
+           FROM flows_t f JOIN portfolios_t p USING (portfolio_id) JOIN assets_t a ON a.asset_id = f.asset_id
+           WHERE f.asset_id IS NOT NULL AND f.date >= $start AND f.date <= $end""",
+    ),
+    (
+        "flows",
+        """WITH money AS (
+               SELECT f.portfolio_id, f.date, f.inflow, f.internal,
+                      CAST(f.amount * coalesce(f.rate, x.rate) AS DECIMAL(38, 12)) AS value
+               FROM flows_t f JOIN portfolios_t p USING (portfolio_id)
+               ASOF LEFT JOIN fx_t x ON x.base = p.base AND x.currency = f.currency AND x.date <= f.date
+               WHERE f.asset_id IS NULL AND f.date >= $start AND f.date <= $end),
+           moved_priced AS (
+               SELECT m.*, coalesce(k.close, t.price) AS price,
+                      CASE WHEN k.close IS NULL THEN t.currency ELSE k.currency END AS price_currency
+               FROM moved m ASOF LEFT JOIN market k ON k.isin = m.isin AND k.date <= m.date
+               ASOF LEFT JOIN trades_t t ON t.asset_id = m.asset_id AND t.date <= m.date),
+           securities AS (
+               SELECT m.portfolio_id, m.date, m.inflow, m.internal,
+                      CAST(CAST(m.quantity * m.price AS DECIMAL(38, 12)) * x.rate AS DECIMAL(38, 12)) AS value
+               FROM moved_priced m ASOF LEFT JOIN fx_t x
+                 ON x.base = m.base AND x.currency = m.price_currency AND x.date <= m.date)
+           SELECT portfolio_id, date,
+                  coalesce(sum(value) FILTER (WHERE inflow), 0) AS inflow,
+                  coalesce(sum(value) FILTER (WHERE NOT inflow), 0) AS outflow,
+                  coalesce(sum(value) FILTER (WHERE inflow AND NOT internal), 0) AS external_inflow,
+                  coalesce(sum(value) FILTER (WHERE NOT inflow AND NOT internal), 0) AS external_outflow
+           FROM (SELECT * FROM money UNION ALL SELECT * FROM securities) GROUP BY ALL""",
+    ),
 )
+
+_PER_PORTFOLIO = """
 SELECT d.portfolio_id, d.date, d.base AS currency,
        CAST(coalesce(s.securities, 0) + coalesce(c.cash, 0) AS DECIMAL(38, 10)) AS value,
        CAST(coalesce(s.securities, 0) AS DECIMAL(38, 10)) AS securities,
@@ -277,14 +288,20 @@ def daily_values(lake: Lake, timeline: Timeline, holdings: Holdings, *, start: d
     cursor = lake.cursor()
     try:
         for name, table in _tables(timeline, holdings).items():
-            cursor.register(name, table)
-        cursor.register("fx_t", _conversions(lake, cursor, holdings, end))
+            _load(cursor, name, table)
+        _load(cursor, "fx_t", _conversions(lake, cursor, holdings, end))
+        cursor.execute(
+            f"""CREATE TEMP TABLE market AS SELECT isin, date, close, currency FROM {lake.scan(PRICES)}
+                WHERE isin IN (SELECT isin FROM assets_t WHERE isin IS NOT NULL) AND date <= $end""",
+            {"end": end},
+        )
         totals = ", ".join(f"CAST(coalesce(t.{name}, 0) AS DECIMAL(38, 10)) AS {name}" for name in _TOTALS)
         params: dict[str, Any] = {"start": start, "end": end}
-        per_portfolio = cursor.execute(
-            _PER_PORTFOLIO.format(prices=lake.scan(PRICES), totals=totals), params
-        ).to_arrow_table()
-        cursor.register("per_portfolio", per_portfolio)
+        for name, stage in _STAGES:
+            used = {key: value for key, value in params.items() if f"${key}" in stage}
+            cursor.execute(f"CREATE TEMP TABLE {name} AS {stage}", used)
+        per_portfolio = cursor.execute(_PER_PORTFOLIO.format(totals=totals)).to_arrow_table()
+        _load(cursor, "per_portfolio", per_portfolio)
         sums = ", ".join(
             [
                 *(_sum(name) for name in ("value", "securities", "cash")),
