@@ -99,8 +99,8 @@ def report(  # noqa: PLR0917 - click passes each option positionally
     if history.days:
         console.print(yearly_table(yearly_rows(history.days, history.opening), history.currency))
     if any(part.groups or part.unresolved_value for part in gathered.exposures):
-        for found_exposure in gathered.exposures:
-            _show_exposure(found_exposure)
+        for part in gathered.exposures:
+            _show_exposure(part)
     else:
         console.print("no securities held now (or none with a close): no look-through exposure to show")
     _show_unpriced(gathered.exposures[0])
