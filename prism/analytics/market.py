@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from prism.analytics.alerts import evaluate_alerts
 from prism.analytics.market_files import Finding, MarketDataError, MarketKind, RawRows, read_market_file
 from prism.analytics.market_rules import prepare
 from prism.storage.catalog import list_assets
@@ -62,6 +63,7 @@ class ImportReport:
     isins: tuple[str, ...]  # prices: the assets; ETF holdings: the funds
     pairs: tuple[str, ...]  # FX: the currency pairs
     warnings: tuple[Finding, ...]
+    alerts: int = 0  # alert events the new prices triggered
 
 
 def _say(progress: Progress | None, step: str) -> None:
@@ -96,6 +98,12 @@ async def import_market_rows(
     _say(progress, "writing")
     async with writer_lease(database, lock_path):
         written = await asyncio.to_thread(write_rows, lake, dataset, prepared.table)
+    alerts = 0
+    if dataset is PRICES and written.earliest is not None:
+        # Rules are judged when prices arrive, after the lease is released: evaluation
+        # only reads the lake.
+        _say(progress, "evaluating alerts")
+        alerts = await evaluate_alerts(database, lake, prepared.isins, written.earliest)
     return ImportReport(
         dataset=written.dataset,
         rows=written.rows,
@@ -104,6 +112,7 @@ async def import_market_rows(
         isins=prepared.isins,
         pairs=prepared.pairs,
         warnings=prepared.warnings,
+        alerts=alerts,
     )
 
 

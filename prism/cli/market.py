@@ -96,6 +96,8 @@ def _report_table(report: ImportReport, file: Path, seconds: float) -> Table:
     table.add_row("rows", f"{report.rows:,}")
     table.add_row("dataset version", str(report.version))
     table.add_row("earliest date", str(report.earliest) if report.earliest else "-")
+    if report.alerts:
+        table.add_row("alerts triggered", f"{report.alerts:,}")
     if report.pairs:
         table.add_row("pairs", ", ".join(report.pairs))
     else:

@@ -131,6 +131,7 @@ class ImportReportOut(msgspec.Struct, kw_only=True):
     isins: list[str]
     pairs: list[str]
     warnings: list[FindingOut]
+    alerts_triggered: int = 0  # alert events the new prices set off
 
 
 class PriceOut(msgspec.Struct, kw_only=True):
@@ -158,6 +159,7 @@ def _report(report: ImportReport) -> ImportReportOut:
         isins=list(report.isins),
         pairs=list(report.pairs),
         warnings=[FindingOut(field=w.field, message=w.message) for w in report.warnings],
+        alerts_triggered=report.alerts,
     )
 
 

@@ -135,3 +135,19 @@ async def test_a_hosted_server_refuses_market_writes_from_accounts(database_url:
         assert response.status_code == 403
         assert response.json()["type"] == "urn:prism:problem:forbidden"
         assert (await client.get("/api/v1/market/prices")).json()["items"] == []
+
+
+async def test_a_price_import_sets_off_the_alerts_it_crosses(client: Client) -> None:
+    body = {"isin": "IE00B4L5Y983", "name": "World", "kind": "etf", "currency": "EUR"}
+    asset = (await client.post("/api/v1/assets", json=body)).json()
+    rule = {"condition": "price_above", "threshold": "100", "asset_id": asset["id"]}
+    assert (await client.post("/api/v1/alert-rules", json=rule)).status_code == 201
+    closes = [("2024-03-01", "90"), ("2024-03-04", "110")]
+    rows = [{"isin": "IE00B4L5Y983", "date": day, "close": close, "currency": "EUR"} for day, close in closes]
+    imported = await client.post("/api/v1/market/prices", json={"rows": rows})
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["alerts_triggered"] == 1
+    alerts = (await client.get("/api/v1/alerts")).json()["items"]
+    assert [(a["day"], a["observed"]) for a in alerts] == [("2024-03-04", "110")]
+    again = await client.post("/api/v1/market/prices", json={"rows": rows})
+    assert again.json()["alerts_triggered"] == 0  # the same crossing is not reported twice
