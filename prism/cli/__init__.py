@@ -15,6 +15,7 @@ from typing import Any
 import click
 import msgspec
 
+from prism.analytics.snapshots import refresh_snapshots
 from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.devices import devices
 from prism.cli.market import market
@@ -172,7 +173,21 @@ def demo(  # noqa: PLR0917 - click passes each option positionally
                 )
             if with_market:
                 await write_market(database)
+            await materialise(database)
             await _show_summary(database)
+
+    async def materialise(database: Database) -> None:
+        owner = await database.read(device_account)
+        if owner is None:
+            return
+        lake = open_lake(settings.lake_settings)
+        try:
+            with console.status("computing the daily values of ten years (the snapshots job)"):
+                done = await refresh_snapshots(database, lake, settings.lake_lock_path, owner)
+        finally:
+            lake.close()
+        if done.rows:
+            console.print(f"materialised {done.rows:,} daily values from {done.recomputed_from} to {done.through}")
 
     async def write_market(database: Database) -> None:
         lake = open_lake(settings.lake_settings)
