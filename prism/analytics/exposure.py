@@ -3,12 +3,13 @@
 Holdings are the current quantities of the positions projection, priced with the
 lake's last close on or before the day and converted with the FX rates as of that day
 (:mod:`prism.analytics.prices`). Priced holdings are expanded through the latest fund
-compositions on or before the day (``etf_holdings``), funds of funds included, by the
-DuckDB walk of :mod:`prism.analytics.look_through`, which is the domain's
-:func:`~prism.domain.exposure.look_through` at scale. What no composition accounts
-for is *unresolved*; holdings without a close (or without an ISIN, or a rate) are
-listed as *unpriced* with their quantity, never dropped. Compositions are read from
-the lake once per request, into the request's own DuckDB cursor.
+compositions on or before the day (``etf_holdings``), funds of funds included: the
+compositions are flattened once per import and day's selection
+(:mod:`prism.analytics.compositions`), and a request multiplies and groups its
+holdings against them in DuckDB (:mod:`prism.analytics.look_through`), which is the
+domain's :func:`~prism.domain.exposure.look_through` at scale. What no composition
+accounts for is *unresolved*; holdings without a close (or without an ISIN, or a
+rate) are listed as *unpriced* with their quantity, never dropped.
 """
 
 from __future__ import annotations
@@ -23,24 +24,17 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import duckdb
-import pyarrow as pa
 from sqlalchemy import Connection, and_, select
 
-from prism.analytics.look_through import (
-    HELD_SCHEMA,
-    MAX_DEPTH,
-    VALUE_SCALE,
-    group_exposure_sql,
-    overlap_sql,
-    shared_sql,
-    walk_scale,
-)
+from prism.analytics.compositions import current_compositions
+from prism.analytics.flattening import Listing
+from prism.analytics.look_through import VALUE_SCALE, Holding, group_exposure_sql, overlap_shares, shared_securities
 from prism.analytics.prices import closes_as_of, rates_as_of
 from prism.domain.exposure import Dimension
 from prism.errors import StorageError, ValidationError
 from prism.storage.catalog import get_portfolio
 from prism.storage.engine import Database
-from prism.storage.lake import ETF_HOLDINGS, Lake
+from prism.storage.lake import Lake
 from prism.storage.settings import get_setting
 from prism.storage.tables import assets, portfolios, positions
 
@@ -219,52 +213,11 @@ def _value(lake: Lake, held: Sequence[HeldAsset], currency: str, on: dt.date) ->
     return _Valued(priced, unpriced, min(days, default=None), max(days, default=None))
 
 
-def _held_relation(priced: Sequence[tuple[HeldAsset, Decimal]]) -> pa.Table:
-    return pa.table(
-        {
-            "root": pa.array(range(len(priced)), pa.int32()),
-            "key": [asset.isin for asset, _ in priced],
-            "name": [asset.name for asset, _ in priced],
-            "country": [asset.country for asset, _ in priced],
-            "sector": [asset.sector for asset, _ in priced],
-            "currency": [asset.currency for asset, _ in priced],
-            "asset_class": [asset.asset_class for asset, _ in priced],
-            "value": pa.array([value for _, value in priced], HELD_SCHEMA.field("value").type),
-        },
-        schema=HELD_SCHEMA,
-    )
-
-
-def _load_compositions(lake: Lake, cursor: duckdb.DuckDBPyConnection, on: dt.date) -> None:
-    """The latest composition of every fund on or before ``on``, as the cursor's ``parts``.
-
-    Constituents are ordered by weight (then key and attributes), so which listing of a
-    security is "first" never depends on how the files happen to be sorted.
-    """
-    cursor.execute(
-        f"""CREATE OR REPLACE TEMP TABLE parts AS
-        SELECT fund_isin AS fund, as_of,
-               CAST(row_number() OVER (PARTITION BY fund_isin ORDER BY weight DESC, key, country, sector,
-                    currency, asset_class, name) - 1 AS INTEGER) AS position,
-               key, name, country, sector, currency, asset_class, weight
-        FROM (SELECT *, coalesce(nullif(constituent_isin, ''), nullif(constituent_name, ''), 'unnamed') AS key,
-                     constituent_name AS name
-              FROM {lake.scan(ETF_HOLDINGS)} WHERE as_of <= $on
-              QUALIFY as_of = max(as_of) OVER (PARTITION BY fund_isin))""",
-        {"on": on},
-    )
-
-
-def _reached(cursor: duckdb.DuckDBPyConnection) -> dict[str, dt.date]:
-    """The funds the walk expands from ``held``, with their compositions' dates."""
-    rows = cursor.execute(
-        """WITH RECURSIVE reach(fund) AS (
-               SELECT DISTINCT key FROM held WHERE key IN (SELECT fund FROM parts)
-               UNION
-               SELECT p.key FROM reach r JOIN parts p ON p.fund = r.fund WHERE p.key IN (SELECT fund FROM parts))
-           SELECT fund, (SELECT any_value(as_of) FROM parts WHERE parts.fund = reach.fund) FROM reach ORDER BY fund"""
-    ).fetchall()
-    return dict(rows)
+def _holdings(priced: Sequence[tuple[HeldAsset, Decimal]]) -> list[Holding]:
+    return [
+        Holding(Listing(a.isin or "", a.name, a.country, a.sector, a.currency, a.asset_class), value)
+        for a, value in priced
+    ]
 
 
 def _share(value: Decimal, total: Decimal) -> Decimal:
@@ -289,14 +242,14 @@ def _in_lake(work: Any, *args: Any) -> Any:
 def _exposure_in_lake(lake: Lake, held: list[HeldAsset], currency: str, by: Dimension, on: dt.date) -> ExposureReport:
     valued = _value(lake, held, currency, on)
     total = sum((value for _, value in valued.priced), Decimal(0))
-    cursor = lake.cursor()
-    try:
-        cursor.register("held", _held_relation(valued.priced))
-        _load_compositions(lake, cursor, on)
-        grouped = group_exposure_sql(cursor, by, max_depth=MAX_DEPTH)
-        compositions = _reached(cursor)
-    finally:
-        cursor.close()
+    holdings = _holdings(valued.priced)
+    with current_compositions(lake, on) as found:
+        cursor = lake.cursor()
+        try:
+            grouped = group_exposure_sql(cursor, found.tables, holdings, by)
+        finally:
+            cursor.close()
+        compositions = found.reached(h.listing.key for h in holdings)
     groups = [
         ExposureGroup(g.label, g.name or g.label, _money(g.value), _share(g.value, total)) for g in grouped.groups
     ]
@@ -333,23 +286,20 @@ async def exposure(
 
 def _overlap_in_lake(lake: Lake, held: list[HeldAsset], currency: str, on: dt.date, limit: int) -> OverlapReport:
     valued = _value(lake, held, currency, on)
-    cursor = lake.cursor()
-    try:
-        _load_compositions(lake, cursor, on)
-        with_parts = {fund for (fund,) in cursor.execute("SELECT DISTINCT fund FROM parts").fetchall()}
-        funds = [asset for asset in held if asset.isin in with_parts]
-        cursor.register("held", _held_relation([(fund, Decimal(1)) for fund in funds]))
-        compositions = _reached(cursor)
+    with current_compositions(lake, on) as found:
+        funds = [asset for asset in held if asset.isin in found.tables.fund_ids]
         keys = [fund.isin or "" for fund in funds]
-        pairs = [
-            FundOverlap(keys[first], keys[second], share.quantize(SHARE_PLACES, context=_CONTEXT))
-            for first, second, share in cursor.execute(overlap_sql(walk_scale(cursor))).fetchall()
-        ]
-        priced = [(asset, value) for asset, value in valued.priced if asset.isin in with_parts]
-        cursor.register("held", _held_relation(priced))
-        rows = cursor.execute(shared_sql(walk_scale(cursor)), {"limit": limit}).fetchall()
-    finally:
-        cursor.close()
+        priced = [(asset, value) for asset, value in valued.priced if asset.isin in found.tables.fund_ids]
+        cursor = lake.cursor()
+        try:
+            pairs = [
+                FundOverlap(keys[first], keys[second], share.quantize(SHARE_PLACES, context=_CONTEXT))
+                for first, second, share in overlap_shares(cursor, found.tables, keys)
+            ]
+            rows = shared_securities(cursor, found.tables, _holdings(priced), limit)
+        finally:
+            cursor.close()
+        compositions = found.reached(keys)
     securities = [
         SharedSecurity(key, name, tuple(priced[root][0].isin or "" for root in roots), _money(value))
         for key, name, roots, value in rows

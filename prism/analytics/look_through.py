@@ -1,222 +1,211 @@
-"""Look-through exposure as DuckDB SQL: :func:`prism.domain.exposure.look_through` at scale.
+"""Look-through exposure in DuckDB over flattened compositions.
 
-The domain function is the reference; this is the same walk as one recursive CTE, so
-a portfolio of a thousand assets and fifty funds of thousands of constituents is
-expanded in milliseconds instead of seconds. Every rule is the domain's:
+:mod:`prism.analytics.flattening` gives every fund's look-through for one unit of
+value; :func:`install_flat` stores it in a DuckDB database as two tables (``flat``:
+fund, security, first-occurrence order, listing, weight; ``listings``: the distinct
+listings), once per set of compositions. A request then puts its holdings in a
+temporary table of its own cursor (:func:`load_held`) and multiplies, sums and
+groups there: no recursion, no composition read, and only the grouped rows come
+back to Python. The result is :func:`prism.domain.exposure.look_through` then
+``group_exposure``, with the domain's rules (first occurrence in depth-first order
+decides a security's attributes, securities whose value sums to zero are left out,
+a missing attribute is "<by> unknown").
 
-* a key that has a composition is a fund and is expanded; any other key (a fund
-  without a composition too) is a security and keeps its value;
-* a fund met again on its own path (a cycle) or at depth zero is *unresolved*, and so
-  is what its weights leave uncovered (``value * (1 - sum(weights))``);
-* a security's attributes are those of its first occurrence in depth-first order
-  (holdings in order, constituents in order), like the domain's ``setdefault``;
-* securities whose value sums to zero are left out.
-
-Arithmetic is DECIMAL, never floating point. The domain multiplies at 40 significant
-digits; DuckDB's DECIMAL holds 38, and a product of a value with ``s`` places and a
-12-place weight must fit them, so each step is rounded to ``s`` places, chosen per
-request as large as the biggest value allows (:func:`value_scale`). The two agree to
-well below a cent: each rounding is at most half a unit in the ``s``-th place and
-weights never enlarge it, so a sum over ``n`` walked rows is off by at most ``n``
-such half-units (``tests/unit/analytics`` checks both the bound and the digits).
+Arithmetic is DECIMAL, never floating point. Flattened weights are kept to
+:data:`WEIGHT_PLACES` places; a holding's value enters with :data:`VALUE_SCALE`
+places, fewer only when the request's total exposure would not otherwise fit 38
+digits (:func:`value_scale`). Products are then exact, so a result differs from the
+domain's by at most half a unit in the weights' last place times the value, per
+flattened row summed (the property test in ``tests/unit/analytics`` checks it).
 """
 
 from __future__ import annotations
 
+import decimal
+import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, NamedTuple, get_args
 
 import duckdb
 import pyarrow as pa
 
-from prism.domain.exposure import Constituent, Dimension, Security
+from prism.analytics.flattening import FlatFund, Listing
+from prism.domain.exposure import Dimension
 
 __all__ = [
     "DIMENSIONS",
-    "HELD_SCHEMA",
     "MAX_DEPTH",
-    "PARTS_SCHEMA",
     "VALUE_SCALE",
-    "WEIGHT_SCALE",
+    "WEIGHT_PLACES",
+    "FlatTables",
     "Group",
     "Grouped",
-    "exposure_sql",
+    "Holding",
+    "drop_flat",
     "group_exposure_sql",
-    "held_table",
-    "parts_table",
-    "prepare_walk",
-    "shared_sql",
-    "overlap_sql",
+    "install_flat",
+    "load_held",
+    "overlap_shares",
+    "shared_securities",
     "value_scale",
-    "walk_scale",
-    "walk_sql",
 ]
 
 #: How deep funds of funds are followed (the domain's default).
 MAX_DEPTH: Final = 8
-#: Places of a constituent's weight (the lake's ``etf_holdings.weight``).
-WEIGHT_SCALE: Final = 12
-#: Places of a holding's value as it enters the walk.
+#: Places of a flattened weight in DuckDB.
+WEIGHT_PLACES: Final = 18
+#: Places of a holding's value as it enters (fewer only for values too large to fit).
 VALUE_SCALE: Final = 10
-_MAX_SCALE = 24
-_DIGITS = 38
-
 #: What exposure can be grouped by.
 DIMENSIONS: Final[tuple[Dimension, ...]] = get_args(Dimension)
+
+_DIGITS = 38
+_MIN_SCALE = 2
+_CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
+_WEIGHT_UNIT = Decimal(1).scaleb(-WEIGHT_PLACES)
+_WEIGHT_LIMIT = Decimal(10) ** (_DIGITS - WEIGHT_PLACES - 1)
 _ATTRIBUTES = ("name", "country", "sector", "currency", "asset_class")
-
-#: The fund compositions the walk reads, registered as ``parts``.
-PARTS_SCHEMA = pa.schema(
-    [
-        ("fund", pa.string()),
-        ("position", pa.int32()),  # order within the fund: first occurrences decide attributes
-        ("key", pa.string()),
-        *((name, pa.string()) for name in _ATTRIBUTES),
-        ("weight", pa.decimal128(38, WEIGHT_SCALE)),
-    ]
-)
-#: The holdings the walk starts from, registered as ``held`` (``root`` is their order).
-HELD_SCHEMA = pa.schema(
-    [
-        ("root", pa.int32()),
-        ("key", pa.string()),
-        *((name, pa.string()) for name in _ATTRIBUTES),
-        ("value", pa.decimal128(38, VALUE_SCALE)),
-    ]
-)
+_NAMES = (f"exposure_flat_{n}" for n in itertools.count(1))
 
 
-def value_scale(largest: Decimal, growth: Decimal = Decimal(1), *, max_depth: int = MAX_DEPTH) -> int:
-    """The places the walk can keep when no value exceeds ``largest``.
+class Holding(NamedTuple):
+    """One priced holding: the security as the catalog describes it, and its value."""
 
-    ``growth`` is the largest factor one step can multiply a value by (a weight or an
-    uncovered share above one only comes from a broken composition; normally 1).
-    A product of a value with ``s`` places and a weight must fit 38 digits.
+    listing: Listing
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FlatTables:
+    """A flattening installed in a DuckDB database, and what requests need of it in Python."""
+
+    flat: str  # fid, kid, ord, rid, weight
+    listings: str  # rid, key, name, country, sector, currency, asset_class
+    fund_ids: Mapping[str, int]
+    key_ids: Mapping[str, int]
+    unresolved: tuple[Decimal, ...]  # by fund id: unresolved weight
+    norms: tuple[Decimal, ...]  # by fund id: sum of absolute weights (bounds the sums)
+    reach: tuple[frozenset[str], ...]  # by fund id: the funds its walk expands
+
+
+def install_flat(connection: duckdb.DuckDBPyConnection, flat: Mapping[str, FlatFund]) -> FlatTables:
+    """Store ``flat`` as two new tables of ``connection``'s database (visible to its cursors)."""
+    fund_ids = {fund: fid for fid, fund in enumerate(sorted(flat))}
+    key_ids: dict[str, int] = {}
+    listing_ids: dict[Listing, int] = {}
+    fids: list[int] = []
+    kids: list[int] = []
+    orders: list[int] = []
+    rids: list[int] = []
+    weights: list[Decimal] = []
+    norms: list[Decimal] = []
+    for fund, fid in fund_ids.items():
+        norm = Decimal(0)
+        for order, (listing, weight) in enumerate(flat[fund].rows):
+            fids.append(fid)
+            kids.append(key_ids.setdefault(listing.key, len(key_ids)))
+            orders.append(order)
+            rids.append(listing_ids.setdefault(listing, len(listing_ids)))
+            weights.append(weight.quantize(_WEIGHT_UNIT, context=_CONTEXT))
+            norm = _CONTEXT.add(norm, abs(weight))
+        if norm >= _WEIGHT_LIMIT:
+            raise OverflowError(f"the compositions of {fund} add up to weights too large to look through")
+        norms.append(norm)
+    rows = pa.table(
+        {
+            "fid": pa.array(fids, pa.int32()),
+            "kid": pa.array(kids, pa.int32()),
+            "ord": pa.array(orders, pa.int32()),
+            "rid": pa.array(rids, pa.int32()),
+            "weight": pa.array(weights, pa.decimal128(_DIGITS, WEIGHT_PLACES)),
+        }
+    )
+    listed = list(listing_ids)
+    listings = pa.table(
+        {
+            "rid": pa.array(range(len(listed)), pa.int32()),
+            "key": pa.array([listing.key for listing in listed], pa.string()),
+            **{name: pa.array([getattr(listing, name) for listing in listed], pa.string()) for name in _ATTRIBUTES},
+        }
+    )
+    name = next(_NAMES)
+    tables = FlatTables(
+        flat=name,
+        listings=f"{name}_listings",
+        fund_ids=fund_ids,
+        key_ids=key_ids,
+        unresolved=tuple(flat[fund].unresolved for fund in fund_ids),
+        norms=tuple(norms),
+        reach=tuple(flat[fund].reach for fund in fund_ids),
+    )
+    cursor = connection.cursor()
+    try:
+        for table, relation in ((tables.flat, rows), (tables.listings, listings)):
+            cursor.register("flat_arrow", relation)
+            cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM flat_arrow")
+            cursor.unregister("flat_arrow")
+    finally:
+        cursor.close()
+    return tables
+
+
+def drop_flat(connection: duckdb.DuckDBPyConnection, tables: FlatTables) -> None:
+    """Remove the tables :func:`install_flat` made."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"DROP TABLE IF EXISTS {tables.flat}; DROP TABLE IF EXISTS {tables.listings}")
+    finally:
+        cursor.close()
+
+
+def value_scale(bound: Decimal) -> int:
+    """The places a value can keep when no sum of products exceeds ``bound`` in size.
+
+    A value with ``s`` places times a weight has ``s`` + :data:`WEIGHT_PLACES` places,
+    and every sum of them must fit 38 digits.
     """
-    bound = abs(largest) * max(growth, Decimal(1)) ** max_depth
-    integer_digits = max(bound.adjusted() + 1, 1)
-    scale = min(_MAX_SCALE, _DIGITS - WEIGHT_SCALE - integer_digits - 1)
-    if scale < VALUE_SCALE:
-        raise OverflowError(f"values up to {largest} are too large to look through exactly")
+    integer_digits = max(bound.adjusted() + 1, 1) if bound else 1
+    scale = min(VALUE_SCALE, _DIGITS - WEIGHT_PLACES - integer_digits)
+    if scale < _MIN_SCALE:
+        raise OverflowError(f"values up to {bound} are too large to look through exactly")
     return scale
 
 
-def prepare_walk(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Split the cursor's ``parts`` once: ``funds`` (with their covered weight), and the
-    constituents that are funds (``fund_parts``) or securities (``leaf_parts``).
+def load_held(cursor: duckdb.DuckDBPyConnection, tables: FlatTables, holdings: Sequence[Holding]) -> int:
+    """The cursor's temporary ``held`` table (``root`` is the holdings' order); its values' scale.
 
-    Temporary tables of the cursor: computed once per request, not once per CTE use.
+    A holding whose key has a composition gets the fund's id (``fid``); every key, a
+    security's id shared with the flattened rows (``kid``).
     """
-    cursor.execute(
-        """CREATE OR REPLACE TEMP TABLE funds AS SELECT fund, sum(weight) AS covered FROM parts GROUP BY fund;
-        CREATE OR REPLACE TEMP TABLE fund_parts AS SELECT * FROM parts WHERE key IN (SELECT fund FROM funds);
-        CREATE OR REPLACE TEMP TABLE leaf_parts AS SELECT * FROM parts WHERE key NOT IN (SELECT fund FROM funds);"""
+    bound = Decimal(0)
+    key_ids = dict(tables.key_ids)
+    fids: list[int | None] = []
+    for listing, value in holdings:
+        fid = tables.fund_ids.get(listing.key)
+        fids.append(fid)
+        key_ids.setdefault(listing.key, len(key_ids))
+        bound = _CONTEXT.add(bound, _CONTEXT.multiply(abs(value), tables.norms[fid] if fid is not None else 1))
+    scale = value_scale(bound)
+    unit = Decimal(1).scaleb(-scale)
+    relation = pa.table(
+        {
+            "root": pa.array(range(len(holdings)), pa.int32()),
+            "kid": pa.array([key_ids[listing.key] for listing, _ in holdings], pa.int32()),
+            "fid": pa.array(fids, pa.int32()),
+            "key": pa.array([listing.key for listing, _ in holdings], pa.string()),
+            **{name: pa.array([getattr(h.listing, name) for h in holdings], pa.string()) for name in _ATTRIBUTES},
+            "value": pa.array(
+                [value.quantize(unit, context=_CONTEXT) for _, value in holdings], pa.decimal128(_DIGITS, scale)
+            ),
+        }
     )
-
-
-def walk_sql(scale: int, max_depth: int = MAX_DEPTH) -> str:
-    """The CTEs ``visits``, ``leaves`` and ``unresolved`` of the domain's ``_expand``.
-
-    ``visits`` is every fund met (a recursive walk over the few fund-to-fund lines),
-    with its value rounded to ``scale`` places, its path of funds (for cycles), its
-    remaining depth and ``ord``, the positions along its path, whose order is
-    depth-first order. ``leaves`` joins each expanded visit with its securities once:
-    their values are exact products (``scale + 12`` places), never rounded, since a
-    rounding (a 128-bit division) per constituent would cost most of the time.
-    """
-    attributes = (
-        "{'name': %s.name, 'country': %s.country, 'sector': %s.sector, 'currency': %s.currency, "
-        "'asset_class': %s.asset_class}"
-    )
-    exact = scale + WEIGHT_SCALE
-    return f"""
-    visits AS (
-        SELECT h.root, h.key, CAST(h.value AS DECIMAL(38, {scale})) AS value,
-               CAST([] AS VARCHAR[]) AS path, {int(max_depth)} AS depth, [h.root] AS ord
-        FROM held h WHERE h.key IN (SELECT fund FROM funds)
-        UNION ALL
-        SELECT w.root, p.key, CAST(w.value * p.weight AS DECIMAL(38, {scale})),
-               list_append(w.path, w.key), w.depth - 1, list_append(w.ord, p.position)
-        FROM visits w JOIN fund_parts p ON p.fund = w.key
-        WHERE w.depth > 0 AND NOT list_contains(w.path, w.key)
-    ),
-    expanded AS (
-        SELECT v.*, f.covered FROM visits v JOIN funds f ON f.fund = v.key
-        WHERE v.depth > 0 AND NOT list_contains(v.path, v.key)
-    ),
-    leaves AS (
-        SELECT h.root, h.key, CAST(h.value AS DECIMAL(38, {exact})) AS value, [h.root] AS ord,
-               {attributes % (("h",) * 5)} AS attributes
-        FROM held h WHERE h.key NOT IN (SELECT fund FROM funds)
-        UNION ALL
-        SELECT e.root, p.key, e.value * p.weight, list_append(e.ord, p.position), {attributes % (("p",) * 5)}
-        FROM expanded e JOIN leaf_parts p ON p.fund = e.key
-    ),
-    unresolved AS (
-        SELECT root, CAST(value AS DECIMAL(38, {exact})) AS value FROM visits
-        WHERE depth = 0 OR list_contains(path, key)
-        UNION ALL
-        SELECT root, value * (1 - covered) FROM expanded
-    )"""
-
-
-def exposure_sql(by: Dimension, scale: int, max_depth: int = MAX_DEPTH) -> str:
-    """Exposure grouped ``by`` one dimension: rows of ``label``, ``name``, ``value``.
-
-    Like the domain's ``group_exposure`` over ``look_through``: securities of value
-    zero are dropped before grouping, a missing (or empty) attribute is "<by>
-    unknown", and the unresolved value is one row with ``label`` NULL (absent when
-    zero). ``name`` is a security's first-seen name (``by="security"`` only).
-    """
-    if by not in DIMENSIONS:
-        raise ValueError(f"cannot group by {by!r}")
-    if by == "security":
-        label, name = "key", "attributes.name"
-    else:
-        label, name = f"coalesce(nullif(attributes.{by}, ''), '{by} unknown')", "NULL"
-    return f"""
-    WITH RECURSIVE {walk_sql(scale, max_depth)},
-    exposures AS (
-        SELECT key, sum(value) AS value, arg_min(attributes, ord) AS attributes
-        FROM leaves GROUP BY key HAVING sum(value) <> 0
-    )
-    SELECT {label} AS label, any_value({name}) AS name, sum(value) AS value FROM exposures GROUP BY 1
-    UNION ALL
-    SELECT NULL, NULL, total FROM (SELECT sum(value) AS total FROM unresolved) WHERE total <> 0
-    """
-
-
-def overlap_sql(scale: int, max_depth: int = MAX_DEPTH) -> str:
-    """Per pair of held funds (``root`` order): the share they hold in common.
-
-    ``held`` lists each fund once with value 1, like the domain's ``overlap``; a
-    pair's share is the sum over common securities of the smaller weight.
-    """
-    return f"""
-    WITH RECURSIVE {walk_sql(scale, max_depth)},
-    weights AS (SELECT root, key, sum(value) AS weight FROM leaves GROUP BY root, key HAVING sum(value) <> 0)
-    SELECT a.root AS first, b.root AS second, sum(least(a.weight, b.weight)) AS share
-    FROM weights a JOIN weights b ON a.key = b.key AND a.root < b.root
-    GROUP BY a.root, b.root
-    """
-
-
-def shared_sql(scale: int, max_depth: int = MAX_DEPTH) -> str:
-    """Securities reached from two or more holdings: ``key``, ``name``, ``roots``, ``value``.
-
-    ``value`` is what all of them hold of it together; the ``$limit`` largest come first.
-    """
-    return f"""
-    WITH RECURSIVE {walk_sql(scale, max_depth)},
-    per_root AS (
-        SELECT root, key, sum(value) AS value, arg_min(attributes, ord) AS attributes
-        FROM leaves GROUP BY root, key HAVING sum(value) <> 0
-    )
-    SELECT key, arg_min(attributes, root).name AS name, list(root ORDER BY root) AS roots, sum(value) AS value
-    FROM per_root GROUP BY key HAVING count(*) >= 2
-    ORDER BY value DESC, key LIMIT $limit
-    """
+    cursor.register("held_arrow", relation)
+    # A copy in DuckDB's own table: joins over a registered Arrow table plan badly.
+    cursor.execute("CREATE OR REPLACE TEMP TABLE held AS SELECT * FROM held_arrow")
+    cursor.unregister("held_arrow")
+    return scale
 
 
 class Group(NamedTuple):
@@ -228,65 +217,104 @@ class Group(NamedTuple):
 
 
 class Grouped(NamedTuple):
-    """Exposure grouped by one dimension, as the walk computed it (``scale`` places)."""
+    """Exposure grouped by one dimension (values with ``scale`` + :data:`WEIGHT_PLACES` places)."""
 
     groups: list[Group]
     unresolved: Decimal
     scale: int
 
 
-def held_table(holdings: Sequence[tuple[Security, Decimal]], names: Mapping[str, str] | None = None) -> pa.Table:
-    """The ``held`` relation of ``holdings`` (values with at most :data:`VALUE_SCALE` places)."""
-    named = names or {}
-    return pa.table(
-        {
-            "root": pa.array(range(len(holdings)), pa.int32()),
-            "key": [security.key for security, _ in holdings],
-            "name": [named.get(security.key) for security, _ in holdings],
-            **{name: [getattr(s, name) for s, _ in holdings] for name in _ATTRIBUTES[1:]},
-            "value": pa.array([value for _, value in holdings], HELD_SCHEMA.field("value").type),
-        },
-        schema=HELD_SCHEMA,
-    )
+def _exposure_sql(tables: FlatTables, by: Dimension, places: int) -> str:
+    if by not in DIMENSIONS:
+        raise ValueError(f"cannot group by {by!r}")
+    # ``seen`` orders occurrences as the domain's walk meets them: holdings in order,
+    # then a fund's securities in first-occurrence order. A held security has rid < 0.
+    found = f"""
+    WITH occurrences AS (
+        SELECT f.kid, h.value * f.weight AS value, (CAST(h.root AS BIGINT) << 32) + f.ord AS seen, f.rid
+        FROM held h JOIN {tables.flat} f ON f.fid = h.fid
+        UNION ALL
+        SELECT kid, CAST(value AS DECIMAL({_DIGITS}, {places})), CAST(root AS BIGINT) << 32, -1 - root
+        FROM held WHERE fid IS NULL
+    ),
+    securities AS (
+        SELECT kid, sum(value) AS value, arg_min(rid, seen) AS rid FROM occurrences GROUP BY kid
+        HAVING sum(value) <> 0
+    )"""
+    if by == "security":
+        return f"""{found}
+        SELECT CASE WHEN s.rid >= 0 THEN l.key ELSE h.key END, CASE WHEN s.rid >= 0 THEN l.name ELSE h.name END,
+               s.value
+        FROM securities s LEFT JOIN {tables.listings} l ON l.rid = s.rid LEFT JOIN held h ON h.root = -1 - s.rid
+        ORDER BY s.value DESC"""
+    return f"""{found}
+    SELECT coalesce(nullif(CASE WHEN s.rid >= 0 THEN l.{by} ELSE h.{by} END, ''), '{by} unknown') AS label,
+           NULL, sum(s.value)
+    FROM securities s LEFT JOIN {tables.listings} l ON l.rid = s.rid LEFT JOIN held h ON h.root = -1 - s.rid
+    GROUP BY label"""
 
 
-def parts_table(compositions: Mapping[str, Sequence[Constituent]]) -> pa.Table:
-    """The ``parts`` relation of domain compositions (a composition must not be empty)."""
-    rows = [(fund, position, part) for fund, parts in compositions.items() for position, part in enumerate(parts)]
-    return pa.table(
-        {
-            "fund": [fund for fund, _, _ in rows],
-            "position": pa.array([position for _, position, _ in rows], pa.int32()),
-            "key": [part.security.key for _, _, part in rows],
-            "name": pa.array([None] * len(rows), pa.string()),
-            **{
-                name: pa.array([getattr(p.security, name) for _, _, p in rows], pa.string()) for name in _ATTRIBUTES[1:]
-            },
-            "weight": pa.array([part.weight for _, _, part in rows], PARTS_SCHEMA.field("weight").type),
-        },
-        schema=PARTS_SCHEMA,
-    )
+def _decimals(column: pa.ChunkedArray) -> list[Decimal]:
+    # Through text: pyarrow's own Decimal conversion is twice as slow.
+    return [Decimal(text) for text in column.cast(pa.string()).to_pylist()]
 
 
-def walk_scale(cursor: duckdb.DuckDBPyConnection, *, max_depth: int = MAX_DEPTH) -> int:
-    """Prepare the walk over ``held`` and ``parts`` on ``cursor``; the :func:`value_scale` it can keep."""
-    prepare_walk(cursor)
-    largest, growth = cursor.execute(
-        """SELECT (SELECT coalesce(max(abs(value)), 0) FROM held),
-                  (SELECT coalesce(max(greatest(abs(top), abs(1 - covered))), 1)
-                   FROM (SELECT max(abs(weight)) AS top, sum(weight) AS covered FROM parts GROUP BY fund))"""
-    ).fetchone() or (Decimal(0), Decimal(1))
-    return value_scale(Decimal(largest), Decimal(growth), max_depth=max_depth)
+def group_exposure_sql(
+    cursor: duckdb.DuckDBPyConnection, tables: FlatTables, holdings: Sequence[Holding], by: Dimension
+) -> Grouped:
+    """``holdings`` looked through ``tables`` and grouped ``by`` one dimension.
 
-
-def group_exposure_sql(cursor: duckdb.DuckDBPyConnection, by: Dimension, *, max_depth: int = MAX_DEPTH) -> Grouped:
-    """Run :func:`exposure_sql` over the ``held`` and ``parts`` relations on ``cursor``."""
-    scale = walk_scale(cursor, max_depth=max_depth)
-    groups: list[Group] = []
+    Like the domain's ``group_exposure`` over ``look_through``; ``name`` is a
+    security's first-seen name (``by="security"`` only); the unresolved value is apart.
+    """
+    scale = load_held(cursor, tables, holdings)
+    result = cursor.execute(_exposure_sql(tables, by, scale + WEIGHT_PLACES)).to_arrow_table()
+    labels, names = result.column(0).to_pylist(), result.column(1).to_pylist()
+    groups = [Group(*row) for row in zip(labels, names, _decimals(result.column(2)), strict=True)]
     unresolved = Decimal(0)
-    for label, name, value in cursor.execute(exposure_sql(by, scale, max_depth)).fetchall():
-        if label is None:
-            unresolved = value
-        else:
-            groups.append(Group(label, name, value))
+    for listing, value in holdings:
+        fid = tables.fund_ids.get(listing.key)
+        if fid is not None:
+            unresolved = _CONTEXT.add(unresolved, _CONTEXT.multiply(value, tables.unresolved[fid]))
     return Grouped(groups, unresolved, scale)
+
+
+def overlap_shares(
+    cursor: duckdb.DuckDBPyConnection, tables: FlatTables, funds: Sequence[str]
+) -> list[tuple[int, int, Decimal]]:
+    """Per pair of ``funds`` (indexes, first < second) sharing a security: the share they hold in common.
+
+    Like the domain's ``overlap``: the sum over common securities of the smaller
+    look-through weight (securities of weight zero are not held).
+    """
+    load_held(cursor, tables, [Holding(Listing(fund), Decimal(1)) for fund in funds])
+    rows = cursor.execute(
+        f"""WITH weights AS (
+                SELECT h.root, f.kid, f.weight FROM held h JOIN {tables.flat} f ON f.fid = h.fid WHERE f.weight <> 0)
+            SELECT a.root, b.root, CAST(sum(least(a.weight, b.weight)) AS VARCHAR)
+            FROM weights a JOIN weights b ON a.kid = b.kid AND a.root < b.root
+            GROUP BY a.root, b.root"""
+    ).fetchall()
+    return [(first, second, Decimal(share)) for first, second, share in rows]
+
+
+def shared_securities(
+    cursor: duckdb.DuckDBPyConnection, tables: FlatTables, funds: Sequence[Holding], limit: int
+) -> list[tuple[str, str | None, list[int], Decimal]]:
+    """Securities reached from two or more of ``funds``: key, name, the funds' indexes, value.
+
+    ``value`` is what all of them hold of it together; the ``limit`` largest come first.
+    """
+    load_held(cursor, tables, funds)
+    rows = cursor.execute(
+        f"""WITH shared AS (
+                SELECT f.kid, list(h.root ORDER BY h.root) AS roots, sum(h.value * f.weight) AS value,
+                       arg_min(f.rid, h.root) AS rid
+                FROM held h JOIN {tables.flat} f ON f.fid = h.fid WHERE h.value <> 0 AND f.weight <> 0
+                GROUP BY f.kid HAVING count(*) >= 2)
+            SELECT l.key, l.name, s.roots, CAST(s.value AS VARCHAR)
+            FROM shared s JOIN {tables.listings} l ON l.rid = s.rid
+            ORDER BY s.value DESC, l.key LIMIT $limit""",
+        {"limit": limit},
+    ).fetchall()
+    return [(key, name, list(roots), Decimal(value)) for key, name, roots, value in rows]

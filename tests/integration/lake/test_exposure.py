@@ -160,3 +160,34 @@ async def test_overlap_of_a_fund_and_the_fund_it_holds(db: Database, lake: Lake)
         (STOCK_X, (FUND_A, FUND_B), D(950)),
         (STOCK_Y, (FUND_A, FUND_B), D(225)),
     ]
+
+
+async def test_a_new_composition_import_is_used_by_the_very_next_request(db: Database, lake: Lake) -> None:
+    owner, portfolio = await _book_with_fund_a(db, lake)
+    before = await exposure(db, lake, owner, by="security", on=DAY, portfolio_id=portfolio)
+    assert {g.key: g.value for g in before.groups} == {STOCK_X: D(800), STOCK_Y: D(150)}
+    # B's composition of the same day is replaced: the day's selection of compositions is
+    # unchanged, only the dataset's version tells the flattening that was cached is stale.
+    write_rows(lake, ETF_HOLDINGS, _composition(FUND_B, "2024-02-29", (STOCK_Y, "Y AG", "1", "DE", "Industrials")))
+    after = await exposure(db, lake, owner, by="security", on=DAY, portfolio_id=portfolio)
+    assert {g.key: g.value for g in after.groups} == {STOCK_X: D(500), STOCK_Y: D(500)}
+    assert after.unresolved_value == 0
+    assert after.compositions == before.compositions
+
+
+async def test_days_with_different_compositions_each_get_their_own_look_through(db: Database, lake: Lake) -> None:
+    owner, portfolio = await _book_with_fund_a(db, lake)
+    write_rows(lake, PRICES, _prices((FUND_A, "2024-07-01", "100", "EUR")))
+    # Ten days, ten compositions of A: more selections than the cache keeps, asked twice over.
+    days = [dt.date(2024, 7, n) for n in range(1, 11)]
+    for n, day in enumerate(days, start=1):
+        parts = [
+            (STOCK_X, "X Corp", f"{n / 10}", "US", "Technology"),
+            (STOCK_Y, "Y AG", f"{1 - n / 10:.1f}", "DE", None),
+        ]
+        write_rows(lake, ETF_HOLDINGS, _composition(FUND_A, day.isoformat(), *parts))
+    for day in days * 2:
+        report = await exposure(db, lake, owner, by="security", on=day, portfolio_id=portfolio)
+        expected = {STOCK_X: D(100 * day.day), STOCK_Y: D(1000 - 100 * day.day)}
+        assert {g.key: g.value for g in report.groups} == {k: v for k, v in expected.items() if v}, day
+        assert report.compositions == {FUND_A: day}
