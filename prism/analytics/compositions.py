@@ -123,8 +123,13 @@ def _read(lake: Lake, manifest: Manifest, on: dt.date) -> dict[str, list[Part]]:
     )
     columns = [column.to_pylist() for column in rows.columns]
     compositions: dict[str, list[Part]] = defaultdict(list)
-    for fund, key, name, country, sector, currency, asset_class, weight in zip(*columns, strict=True):
-        compositions[fund].append(Part(Listing(key, name, country, sector, currency, asset_class), weight))
+    listings: dict[tuple[str | None, ...], Listing] = {}  # one object per distinct listing
+    for fund, *listed, weight in zip(*columns, strict=True):
+        found = tuple(listed)
+        listing = listings.get(found)
+        if listing is None:
+            listing = listings[found] = Listing._make(found)
+        compositions[fund].append(Part(listing, weight))
     return dict(compositions)
 
 

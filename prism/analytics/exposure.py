@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import decimal
+import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from sqlalchemy import Connection, and_, select
 
 from prism.analytics.compositions import current_compositions
 from prism.analytics.flattening import Listing
-from prism.analytics.look_through import VALUE_SCALE, Holding, group_exposure_sql, overlap_shares, shared_securities
+from prism.analytics.look_through import (
+    VALUE_SCALE,
+    Group,
+    Holding,
+    group_exposure_sql,
+    overlap_shares,
+    shared_securities,
+)
 from prism.analytics.prices import closes_as_of, rates_as_of
 from prism.domain.exposure import Dimension
 from prism.errors import StorageError, ValidationError
@@ -230,6 +238,28 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(VALUE_PLACES, context=_CONTEXT)
 
 
+def _groups(found: Sequence[Group], total: Decimal) -> list[ExposureGroup]:
+    """The report's groups, largest first (then by key).
+
+    Up to tens of thousands of them (by security), so the rounding is inlined, and
+    the rows, which come largest first, are only sorted when they are not in order.
+    """
+    quantize, divide, context = Decimal.quantize, _CONTEXT.divide, _CONTEXT
+    zero = Decimal(0).quantize(SHARE_PLACES)
+    groups = [
+        ExposureGroup(
+            label,
+            name or label,
+            quantize(value, VALUE_PLACES, context=context),
+            quantize(divide(value, total), SHARE_PLACES, context=context) if total else zero,
+        )
+        for label, name, value in found
+    ]
+    if any(a.value < b.value or (a.value == b.value and a.key > b.key) for a, b in itertools.pairwise(groups)):
+        groups.sort(key=lambda g: (-g.value, g.key))
+    return groups
+
+
 def _in_lake(work: Any, *args: Any) -> Any:
     try:
         return work(*args)
@@ -250,10 +280,7 @@ def _exposure_in_lake(lake: Lake, held: list[HeldAsset], currency: str, by: Dime
         finally:
             cursor.close()
         compositions = found.reached(h.listing.key for h in holdings)
-    groups = [
-        ExposureGroup(g.label, g.name or g.label, _money(g.value), _share(g.value, total)) for g in grouped.groups
-    ]
-    groups.sort(key=lambda g: (-g.value, g.key))
+    groups = _groups(grouped.groups, total)
     return ExposureReport(
         by=by,
         date=on,

@@ -94,7 +94,8 @@ def install_flat(connection: duckdb.DuckDBPyConnection, flat: Mapping[str, FlatF
     """Store ``flat`` as two new tables of ``connection``'s database (visible to its cursors)."""
     fund_ids = {fund: fid for fid, fund in enumerate(sorted(flat))}
     key_ids: dict[str, int] = {}
-    listing_ids: dict[Listing, int] = {}
+    listing_ids: dict[int, int] = {}  # by id(): equal listings read once are one object
+    listed: list[Listing] = []
     fids: list[int] = []
     kids: list[int] = []
     orders: list[int] = []
@@ -107,7 +108,11 @@ def install_flat(connection: duckdb.DuckDBPyConnection, flat: Mapping[str, FlatF
             fids.append(fid)
             kids.append(key_ids.setdefault(listing.key, len(key_ids)))
             orders.append(order)
-            rids.append(listing_ids.setdefault(listing, len(listing_ids)))
+            rid = listing_ids.get(id(listing))
+            if rid is None:
+                rid = listing_ids[id(listing)] = len(listed)
+                listed.append(listing)
+            rids.append(rid)
             weights.append(weight.quantize(_WEIGHT_UNIT, context=_CONTEXT))
             norm = _CONTEXT.add(norm, abs(weight))
         if norm >= _WEIGHT_LIMIT:
@@ -122,7 +127,6 @@ def install_flat(connection: duckdb.DuckDBPyConnection, flat: Mapping[str, FlatF
             "weight": pa.array(weights, pa.decimal128(_DIGITS, WEIGHT_PLACES)),
         }
     )
-    listed = list(listing_ids)
     listings = pa.table(
         {
             "rid": pa.array(range(len(listed)), pa.int32()),
