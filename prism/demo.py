@@ -269,8 +269,17 @@ def create_demo_book(
     }
     ids = {}
     for item in assets:
+        # Country and sector travel with the asset, as a broker or the hive would give them,
+        # so what is held directly has them in a look-through exposure too.
+        details = {key: value for key, value in (("country", item.country), ("sector", item.sector)) if value}
         asset = new_asset(
-            owner, name=item.name, kind=item.kind, currency=item.currency, isin=item.isin, ticker=item.ticker
+            owner,
+            name=item.name,
+            kind=item.kind,
+            currency=item.currency,
+            isin=item.isin,
+            ticker=item.ticker,
+            metadata=details,
         )
         ids[item.isin] = save_asset(connection, owner, asset).id
     count = 0
