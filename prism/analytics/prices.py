@@ -20,6 +20,8 @@ import pyarrow as pa
 
 from prism.storage.lake import FX, PRICES, Lake
 from prism.storage.lake.datasets import RATE
+from prism.storage.lake.lake import version_of
+from prism.storage.lake.manifest import Manifest
 
 __all__ = ["Close", "closes_as_of", "conversion_series", "rates_as_of"]
 
@@ -37,21 +39,40 @@ class Close(NamedTuple):
 
 
 def closes_as_of(lake: Lake, isins: Iterable[str], on: dt.date) -> dict[str, Close]:
-    """The last close on or before ``on`` of each of ``isins`` that has one."""
-    wanted = sorted(set(isins))
+    """The last close on or before ``on`` of each of ``isins`` that has one.
+
+    Answers are remembered per committed version of ``prices``: a dashboard asking
+    again for the same day costs a manifest read.
+    """
+    wanted = tuple(sorted(set(isins)))
     if not wanted:
         return {}
+    manifest = lake.manifest(PRICES)
+    key = ("closes", lake.settings.url, version_of(manifest), wanted, on)
+    return dict(lake.remember(key, lambda: _closes(lake, manifest, wanted, on)))
+
+
+def _closes(lake: Lake, manifest: Manifest, wanted: tuple[str, ...], on: dt.date) -> dict[str, Close]:
     rows = lake.query(
         f"""SELECT isin, arg_max(close, date) AS close, arg_max(currency, date) AS currency, max(date) AS date
-            FROM {lake.scan(PRICES)} WHERE isin IN (SELECT unnest($isins)) AND date <= $on GROUP BY isin""",
-        {"isins": wanted, "on": on},
+            FROM {lake.scan(PRICES, manifest=manifest)} WHERE isin IN (SELECT unnest($isins)) AND date <= $on
+            GROUP BY isin""",
+        {"isins": list(wanted), "on": on},
     ).to_pylist()
     return {row["isin"]: Close(row["close"], row["currency"], row["date"]) for row in rows}
 
 
 def _pairs(lake: Lake, currencies: set[str], end: dt.date) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    manifest = lake.manifest(FX)
+    key = ("pairs", lake.settings.url, version_of(manifest), tuple(sorted(currencies)), end)
+    return lake.remember(key, lambda: _read_pairs(lake, manifest, currencies, end))
+
+
+def _read_pairs(
+    lake: Lake, manifest: Manifest, currencies: set[str], end: dt.date
+) -> dict[str, list[tuple[dt.date, Decimal]]]:
     rows = lake.query(
-        f"""SELECT pair, date, rate FROM {lake.scan(FX)}
+        f"""SELECT pair, date, rate FROM {lake.scan(FX, manifest=manifest)}
             WHERE (substr(pair, 1, 3) IN (SELECT unnest($c)) OR substr(pair, 4, 3) IN (SELECT unnest($c)))
               AND date <= $end ORDER BY pair, date""",
         {"c": sorted(currencies), "end": end},
@@ -59,7 +80,7 @@ def _pairs(lake: Lake, currencies: set[str], end: dt.date) -> dict[str, list[tup
     series: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
     for pair, day, rate in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
         series[pair].append((day, rate))
-    return series
+    return dict(series)
 
 
 def _route(currency: str, base: str, pairs: Mapping[str, object]) -> list[tuple[str, bool]] | None:

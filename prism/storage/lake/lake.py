@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -22,7 +24,10 @@ from prism.storage.lake.duck import connect_duckdb
 from prism.storage.lake.manifest import MANIFEST_NAME, Manifest, decode_manifest
 from prism.storage.lake.objects import ObjectStore, open_objects
 
-__all__ = ["Lake", "dataset_root", "open_lake"]
+__all__ = ["Lake", "dataset_root", "open_lake", "version_of"]
+
+T = TypeVar("T")
+_REMEMBERED = 64
 
 
 def dataset_root(dataset: Dataset, owner: uuid.UUID | None) -> str:
@@ -44,6 +49,7 @@ class Lake:
         self.objects = objects or open_objects(settings)
         self._duck: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
 
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:
@@ -92,12 +98,36 @@ class Lake:
         finally:
             cursor.close()
 
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, or what it gave for ``key`` before (the last few answers are kept).
+
+        Keys must name what the answer depends on, a dataset's :func:`version_of`
+        included, so that a commit makes earlier answers unreachable.
+        """
+        with self._lock:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                found: T = self._remembered[key]
+                return found
+        value = compute()
+        with self._lock:
+            self._remembered[key] = value
+            while len(self._remembered) > _REMEMBERED:
+                self._remembered.popitem(last=False)
+        return value
+
     def close(self) -> None:
         """Close DuckDB."""
         with self._lock:
             if self._duck is not None:
                 self._duck.close()
                 self._duck = None
+
+
+def version_of(manifest: Manifest) -> tuple[int, tuple[str, ...]]:
+    """What identifies a committed version: its number and its files (a lake made anew
+    at the same place starts counting again, but never reuses a file name)."""
+    return manifest.version, tuple(file.key for file in manifest.files)
 
 
 def empty_relation(dataset: Dataset) -> str:

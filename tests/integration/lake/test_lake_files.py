@@ -141,3 +141,13 @@ async def test_the_lease_is_an_advisory_lock_on_postgresql(db: Database, tmp_pat
         pass  # released with its holder
     if db.dialect == "postgresql":
         assert not lock.exists()  # the cloud shape holds no local file
+
+
+def test_remembered_closes_are_forgotten_when_prices_change(lake: Lake) -> None:
+    from prism.analytics.prices import closes_as_of
+
+    write_rows(lake, PRICES, prices(("A", "2024-01-02", "1")))
+    day = dt.date(2024, 1, 5)
+    assert closes_as_of(lake, ["A"], day)["A"].close == Decimal(1)
+    write_rows(lake, PRICES, prices(("A", "2024-01-04", "2")))
+    assert closes_as_of(lake, ["A"], day)["A"].close == Decimal(2)
