@@ -242,6 +242,8 @@ def setup(folder: Path, scale: float) -> dict[str, Any]:
         sys.exit(f"{folder} is not empty; give an empty or a previous benchmark's --workdir")
     if book.get("snapshots_s") is not None:
         console.print(f"reusing the data in {folder} (scale {scale:g}, {book['entries']:,} transactions)")
+        with console.status("bringing the snapshots up to date (nothing to do unless something changed)"):
+            asyncio.run(_first_refresh(folder, uuid.UUID(book["owner"])))
         return book
     (folder / "csv").mkdir(parents=True, exist_ok=True)
     if "owner" not in book:
@@ -506,16 +508,12 @@ def compare(
 # --- the driver -------------------------------------------------------------------------
 
 
-def _child(command: list[str], label: str) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        out = Path(handle.name)
-    try:
-        with console.status(label):
-            subprocess.run([*command, "--out", str(out)], check=True)
-        found: dict[str, Any] = json.loads(out.read_text())
-        return found
-    finally:
-        out.unlink(missing_ok=True)
+def _child(command: list[str], label: str, out: Path) -> dict[str, Any]:
+    """Run one side in a process of its own; its figures come back through ``out`` (kept in the work dir)."""
+    with console.status(label):
+        subprocess.run([*command, "--out", str(out)], check=True)
+    found: dict[str, Any] = json.loads(out.read_text())
+    return found
 
 
 def _goal(met: bool) -> str:
@@ -565,14 +563,22 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     me += ["--runs", str(args.runs), "--cold-runs", str(args.cold_runs), "--cold-budget", str(args.cold_budget)]
     me += ["--skip-cold"] if args.skip_cold else []
     results = folder / "prism-values.csv"
-    local = _child([*me, "--results", str(results)], "Prism, lake in a folder: served path and cold recompute")
+    local = _child(
+        [*me, "--results", str(results)],
+        "Prism, lake in a folder: served path and cold recompute",
+        folder / "prism.json",
+    )
     baseline_out = folder / "baseline-values.csv"
     baseline_command = [sys.executable, str(HERE / "baseline_pandas.py"), str(folder / "csv")]
     baseline_command += ["--runs", str(args.cold_runs), "--portfolio", ONE_PORTFOLIO, "--values", str(baseline_out)]
-    baseline = _child(baseline_command, "the pandas baseline over CSV")
+    baseline = _child(baseline_command, "the pandas baseline over CSV", folder / "baseline.json")
     server, endpoint, url = _start_s3(folder)
     try:
-        s3 = _child([*me, "--s3-endpoint", endpoint, "--lake-url", url], "Prism, lake on S3 (moto on loopback)")
+        s3 = _child(
+            [*me, "--s3-endpoint", endpoint, "--lake-url", url],
+            "Prism, lake on S3 (moto on loopback)",
+            folder / "s3.json",
+        )
     finally:
         server.stop()
     check = compare(results, local["performance"], baseline_out, baseline["performance"])
