@@ -67,11 +67,27 @@ class _Ledger:
         self.bases = {portfolios[name]: currency for name, currency in BASES.items()}
         self.clock = EntryClock()
         self.held: dict[tuple[uuid.UUID, str], Decimal] = {}
+        # Cash per portfolio, in its currency (roughly: a tracker, not the ledger), so a
+        # purchase is paid from savings, topped up by a deposit when they run short,
+        # and the demo never invests on credit.
+        self.cash: dict[uuid.UUID, Decimal] = dict.fromkeys(self.bases, Decimal(0))
 
     def make(
         self, portfolio: uuid.UUID, kind: TransactionType, day: dt.date, currency: str = "EUR", **fields: object
     ) -> LedgerEntry:
         return LedgerEntry(new_id(), portfolio, kind, day, self.clock.next(), currency, **fields)  # type: ignore[arg-type]
+
+    def deposit(self, portfolio: uuid.UUID, day: dt.date, amount: Decimal) -> LedgerEntry:
+        """Money paid into ``portfolio`` in its own currency."""
+        self.cash[portfolio] += amount
+        return self.make(portfolio, T.DEPOSIT, day, self.bases[portfolio], amount=amount)
+
+    def _pay(self, portfolio: uuid.UUID, day: dt.date, cost: Decimal) -> Iterator[LedgerEntry]:
+        """Take ``cost`` (in the portfolio's currency) from its cash, topping it up first if short."""
+        short = cost - self.cash[portfolio]
+        if short > 0:
+            yield self.deposit(portfolio, day, Decimal(math.ceil(short / 500) * 500))
+        self.cash[portfolio] -= cost
 
     def _per_euro(self, currency: str, day: dt.date) -> Decimal:
         return Decimal(1) if currency == "EUR" else self.market.fx_rate(f"EUR{currency}", day)
@@ -91,6 +107,7 @@ class _Ledger:
         if quantity <= 0:
             return
         fx = self.fx_for(portfolio, asset, day)
+        yield from self._pay(portfolio, day, ((quantity * price + 1) * (fx or 1)).quantize(CENT))
         if fx is not None:
             needed = (quantity * price + 1).quantize(CENT)
             # The broker changes euros into the currency the purchase needs.
@@ -118,6 +135,7 @@ class _Ledger:
         self.held[(portfolio, asset.isin)] = held - quantity
         fx = self.fx_for(portfolio, asset, day)
         fee = Decimal("4.90")
+        self.cash[portfolio] += ((quantity * price - fee) * (fx or 1)).quantize(CENT)
         yield self.make(
             portfolio,
             T.SELL,
@@ -145,6 +163,7 @@ class _Ledger:
             if gross <= 0:
                 continue
             withholding = (gross * Decimal("0.15")).quantize(CENT) if asset.currency == "USD" else Decimal(0)
+            self.cash[portfolio] += ((gross - withholding) * (self.fx_for(portfolio, asset, day) or 1)).quantize(CENT)
             yield self.make(
                 portfolio,
                 T.DIVIDEND,
@@ -183,9 +202,9 @@ def demo_entries(
     # Enough saved each month for the trades the broker account makes on average.
     monthly_saving = Decimal(max(1000, round(trades_a_day * 21 * 150, -2)))
     made = [
-        ledger.make(broker, T.DEPOSIT, START, amount=Decimal(20_000)),
-        ledger.make(pension, T.DEPOSIT, START, amount=Decimal(5000)),
-        ledger.make(dollars, T.DEPOSIT, START, "USD", amount=Decimal(10_000) * max(1, len(assets) // 100)),
+        ledger.deposit(broker, START, Decimal(20_000)),
+        ledger.deposit(pension, START, Decimal(5000)),
+        ledger.deposit(dollars, START, Decimal(10_000) * max(1, len(assets) // 100)),
     ]
     yield from made
     count, month, plans, paying = len(made), 0, list[tuple[str, str, Decimal]](), list[DemoAsset]()
@@ -195,8 +214,8 @@ def demo_entries(
             made.append(ledger.split(APPLE, 4, day))
         if day.month != month:
             month = day.month
-            made.append(ledger.make(broker, T.DEPOSIT, day, amount=monthly_saving))
-            made.append(ledger.make(pension, T.DEPOSIT, day, amount=Decimal(150)))
+            made.append(ledger.deposit(broker, day, monthly_saving))
+            made.append(ledger.deposit(pension, day, Decimal(150)))
             plans = [plan for plan in PLANS if plan[1] in by_isin]
             paying = [asset for asset in assets if asset.dividend_yield and month in _paid_in(asset)]
         # A plan buys, and a dividend is paid, on the asset's first trading day of the month.

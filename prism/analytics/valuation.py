@@ -177,18 +177,25 @@ _STAGES = (
            WHERE s.quantity <> 0""",
     ),
     (
-        "priced",
-        """SELECT h.*, coalesce(m.close, t.price) AS price,
-                  CASE WHEN m.close IS NULL THEN t.currency ELSE m.currency END AS price_currency
+        # Positions are summed per portfolio, day and price currency first, then converted
+        # once: multiplication distributes exactly over decimal sums, so this is the same
+        # figure as converting every position, with a fraction of the work and memory.
+        "native",
+        """SELECT h.portfolio_id, h.base, h.date,
+                  CASE WHEN m.close IS NULL THEN t.currency ELSE m.currency END AS price_currency,
+                  sum(CAST(h.quantity * coalesce(m.close, t.price) AS DECIMAL(38, 12))) AS value,
+                  count(*) AS positions,
+                  count(*) FILTER (WHERE m.close IS NULL AND t.price IS NULL) AS unpriced
            FROM held h ASOF LEFT JOIN market m ON m.isin = h.isin AND m.date <= h.date
-           ASOF LEFT JOIN trades_t t ON t.asset_id = h.asset_id AND t.date <= h.date""",
+           ASOF LEFT JOIN trades_t t ON t.asset_id = h.asset_id AND t.date <= h.date
+           GROUP BY ALL""",
     ),
     (
         "securities",
         """SELECT v.portfolio_id, v.date,
-                  sum(CAST(v.quantity * v.price AS DECIMAL(38, 12)) * f.rate) AS securities,
-                  count(*) FILTER (WHERE v.price IS NULL OR f.rate IS NULL) AS unpriced
-           FROM priced v ASOF LEFT JOIN fx_t f
+                  sum(v.value * f.rate) AS securities,
+                  sum(CASE WHEN f.rate IS NULL THEN v.positions ELSE v.unpriced END) AS unpriced
+           FROM native v ASOF LEFT JOIN fx_t f
              ON f.base = v.base AND f.currency = v.price_currency AND f.date <= v.date
            GROUP BY ALL""",
     ),

@@ -39,6 +39,10 @@ def connect_duckdb(settings: LakeSettings, *, threads: int = 2) -> duckdb.DuckDB
             "autoload_known_extensions": False,
             "memory_limit": f"{settings.memory_mb}MB",
             "threads": threads,
+            # An ASOF join whose left side DuckDB believes tiny is run as a loop over every
+            # pair; with a misestimate that loop was measured at minutes for what a sort
+            # merge does in a tenth of a second, so never choose it.
+            "asof_loop_join_threshold": 0,
         }
     )
     if settings.is_s3:
