@@ -151,6 +151,33 @@ async def test_foreign_currency_delivery_and_split(db: Database, lake: Lake, loc
     assert found.unrealized_gain == D(-25)  # 375 worth, 400 cost (in euros at the delivery's rate)
 
 
+async def test_a_dollar_purchase_is_valued_at_each_days_rate(db: Database, lake: Lake, lock: Path) -> None:
+    """5 U bought at 100 USD (fee 1, rate 0.8 into EUR) with euros deposited; EURUSD 1.25, then 1.6 on the 3rd.
+
+    The dollars owed (-501 USD) are cash too, valued at the day's rate like the shares.
+    """
+    book = await make_book(db, portfolios=("EUR",), assets=2, asset_currency="USD")
+    p, u = book.portfolios[0], book.assets[1]
+    write_rows(lake, PRICES, closes(U, "USD", {1: "100", 2: "110"}))
+    write_rows(lake, FX, pa.table({"pair": ["EURUSD"] * 2, "date": [day(1), day(3)], "rate": [D("1.25"), D("1.6")]}))
+    await record(
+        db,
+        book.owner,
+        entry(p, "deposit", day(1), amount="1000"),
+        entry(p, "buy", day(1), currency="USD", asset_id=u, quantity="5", price="100", fee="1", fx_rate="0.8"),
+        entry(p, "deposit", day(3), amount="0.01"),
+    )
+    history = await value_history(db, lake, lock, book.owner, p)
+    assert [(d.securities, d.cash, d.value) for d in history.days] == [
+        (D(400), D("599.2"), D("999.2")),  # 5 x 100 x 0.8; 1000 - 501 x 0.8
+        (D(440), D("599.2"), D("1039.2")),  # 5 x 110 x 0.8
+        (D("343.75"), D("686.885"), D("1030.635")),  # 5 x 110 x 0.625; 1000.01 - 501 x 0.625
+    ]
+    found = await performance(db, lake, lock, book.owner, p)
+    assert found.fees == D("0.8")  # the 1 USD fee at the purchase's rate
+    assert found.unrealized_gain == D("343.75") - D("400.8")  # cost: (500 + 1) x 0.8
+
+
 async def test_a_back_dated_entry_recomputes_from_its_day(db: Database, lake: Lake, lock: Path) -> None:
     owner, p = await worked_example(db, lake)
     first = await refresh_snapshots(db, lake, lock, owner)
