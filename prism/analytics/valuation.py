@@ -175,7 +175,7 @@ _STAGES = (
                FROM qty_t WINDOW w AS (PARTITION BY portfolio_id, asset_id ORDER BY date))
            SELECT s.*, a.isin, f.first
            FROM spans s JOIN assets_t a ON a.asset_id = s.asset_id
-           LEFT JOIN (SELECT isin, min(date) AS first FROM market GROUP BY isin) f ON f.isin = a.isin
+           LEFT JOIN first_close f ON f.isin = a.isin
            WHERE s.quantity <> 0""",
     ),
     (
@@ -303,6 +303,20 @@ def _sum(column: str, source: str | None = None) -> str:
     )
 
 
+#: Days valued at once. Each period's ASOF joins sort only that period's closes (plus
+#: each asset's last earlier one), so memory stays flat however long the history.
+_PERIOD_DAYS = 366
+
+
+def _periods(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
+    found, first = [], start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=_PERIOD_DAYS - 1))
+        found.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return found
+
+
 def daily_values(lake: Lake, timeline: Timeline, holdings: Holdings, *, start: dt.date, end: dt.date) -> pa.Table:
     """Each portfolio's value (and the owner's total) for every day from ``start`` to ``end``.
 
@@ -314,17 +328,32 @@ def daily_values(lake: Lake, timeline: Timeline, holdings: Holdings, *, start: d
         for name, table in _tables(timeline, holdings).items():
             _load(cursor, name, table)
         _load(cursor, "fx_t", _conversions(lake, cursor, holdings, end))
+        prices = lake.scan(PRICES)
+        held = "isin IN (SELECT isin FROM assets_t WHERE isin IS NOT NULL)"
         cursor.execute(
-            f"""CREATE TEMP TABLE market AS SELECT isin, date, close, currency FROM {lake.scan(PRICES)}
-                WHERE isin IN (SELECT isin FROM assets_t WHERE isin IS NOT NULL) AND date <= $end""",
-            {"end": end},
+            f"CREATE TEMP TABLE first_close AS SELECT isin, min(date) AS first FROM {prices} WHERE {held} GROUP BY isin"
         )
+        cursor.execute(f"CREATE TEMP TABLE carry AS SELECT isin, date, close, currency FROM {prices} WHERE false")
         totals = ", ".join(f"CAST(coalesce(t.{name}, 0) AS DECIMAL(38, 10)) AS {name}" for name in _TOTALS)
-        params: dict[str, Any] = {"start": start, "end": end}
-        for name, stage in _STAGES:
-            used = {key: value for key, value in params.items() if f"${key}" in stage}
-            cursor.execute(f"CREATE TEMP TABLE {name} AS {stage}", used)
-        per_portfolio = cursor.execute(_PER_PORTFOLIO.format(totals=totals)).to_arrow_table()
+        parts = []
+        for first, last in _periods(start, end):
+            params: dict[str, Any] = {"start": first, "end": last}
+            # A period's closes, and each asset's last close before it (carried forward).
+            cursor.execute(
+                f"""CREATE OR REPLACE TEMP TABLE market AS
+                    SELECT isin, date, close, currency FROM {prices} WHERE {held} AND date BETWEEN $start AND $end
+                    UNION ALL SELECT * FROM carry""",
+                params,
+            )
+            for name, stage in _STAGES:
+                used = {key: value for key, value in params.items() if f"${key}" in stage}
+                cursor.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {stage}", used)
+            parts.append(cursor.execute(_PER_PORTFOLIO.format(totals=totals)).to_arrow_table())
+            cursor.execute(
+                """CREATE OR REPLACE TEMP TABLE carry AS SELECT isin, max(date) AS date,
+                       arg_max(close, date) AS close, arg_max(currency, date) AS currency FROM market GROUP BY isin"""
+            )
+        per_portfolio = pa.concat_tables(parts)
         _load(cursor, "per_portfolio", per_portfolio)
         sums = ", ".join(
             [
