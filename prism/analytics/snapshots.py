@@ -161,6 +161,7 @@ def _dirty_from(
 
 
 def _recompute(lake: Lake, owner_id: uuid.UUID, book: OwnerBook, today: dt.date) -> Refresh:
+    """Recompute what changed; ``book.entries`` is consumed (emptied) on the way."""
     state = _read_state(lake, owner_id)
     versions = _market_versions(lake)
     if _is_current(state, book.stamp, versions, today):
@@ -173,6 +174,9 @@ def _recompute(lake: Lake, owner_id: uuid.UUID, book: OwnerBook, today: dt.date)
     if start is not None and start <= end:
         with gc_paused():
             timeline = build_timeline(book.entries, book.holdings.bases)
+        # The entries are all in the timeline and the digests now: let them go before
+        # DuckDB needs its memory (100,000 entries hold about 150 MB).
+        book.entries.clear()
         values = daily_values(lake, timeline, book.holdings, start=start, end=end)
         live = sorted({str(key) for key in book.holdings.bases} | {"all"})
         write_rows(
