@@ -17,9 +17,11 @@ from prism.api.problems import exception_handlers
 from prism.api.routes.analytics import ANALYTICS_ROUTES
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
+from prism.api.routes.export import EXPORT_ROUTES
 from prism.api.routes.exposure import EXPOSURE_ROUTES
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
+from prism.api.routes.imports import IMPORTS_ROUTES
 from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_keyring, revoke, store_envelopes
 from prism.api.routes.market import MARKET_ROUTES
 from prism.api.routes.portfolios import PortfolioController
@@ -53,6 +55,8 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *MARKET_ROUTES,
     *ANALYTICS_ROUTES,
     *EXPOSURE_ROUTES,
+    *IMPORTS_ROUTES,
+    *EXPORT_ROUTES,
 ]
 
 RELAY_ROUTES: list[ControllerRouterHandler] = [

@@ -18,6 +18,7 @@ import msgspec
 from prism.analytics.snapshots import refresh_snapshots
 from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.devices import devices
+from prism.cli.imports import import_group
 from prism.cli.market import market
 from prism.cli.report import report
 from prism.cli.sync import sync, watch_beside
@@ -357,6 +358,7 @@ async def _show_summary(database: Database) -> None:
 main.add_command(sync)
 main.add_command(devices)
 main.add_command(market)
+main.add_command(import_group)
 main.add_command(report)
 
 if __name__ == "__main__":

@@ -1,0 +1,15 @@
+"""``prism import``: transactions, the existing app's folders, and Prism's own exports."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["import_group"]
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring data into Prism (each import is all or nothing, and idempotent)."""
+
+
+# Subcommands register here, one line each.
