@@ -18,6 +18,7 @@ import msgspec
 from prism.analytics.snapshots import refresh_snapshots
 from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.devices import devices
+from prism.cli.export import export
 from prism.cli.imports import import_group
 from prism.cli.market import market
 from prism.cli.report import report
@@ -360,6 +361,7 @@ main.add_command(devices)
 main.add_command(market)
 main.add_command(import_group)
 main.add_command(report)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

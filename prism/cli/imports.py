@@ -13,3 +13,6 @@ def import_group() -> None:
 
 
 # Subcommands register here, one line each.
+from prism.cli.export import export_dir  # noqa: E402
+
+import_group.add_command(export_dir)
