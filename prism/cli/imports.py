@@ -13,6 +13,9 @@ def import_group() -> None:
 
 
 # Subcommands register here, one line each.
+from prism.cli.import_legacy import legacy  # noqa: E402
+
+import_group.add_command(legacy)
 from prism.cli.export import export_dir  # noqa: E402
 
 import_group.add_command(export_dir)

@@ -1,0 +1,179 @@
+"""Writing what the legacy files say, inside one database transaction.
+
+Assets come first (the universe creates them; holdings create the ones it lacks;
+enrichment only fills blanks), then opening positions into the portfolio
+"Imported". Every write goes through the storage functions (change capture
+included); a transaction whose deterministic id is already stored is left alone,
+so a second run adds nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from prism.domain.ids import EntryClock, imported_transaction_id
+from prism.domain.ids import asset_id as asset_id_for
+from prism.domain.ledger import LedgerEntry, TransactionType
+from prism.errors import NotFoundError
+from prism.imports.legacy.holdings import OpeningPosition
+from prism.imports.legacy.report import FileReport
+from prism.imports.legacy.universe import AssetFacts
+from prism.storage.catalog import (
+    Asset,
+    AssetKind,
+    Portfolio,
+    create_portfolio,
+    get_asset,
+    list_portfolios,
+    new_asset,
+    save_asset,
+)
+from prism.storage.ledger import EntryDetails, record_transaction
+from prism.storage.tables import transactions
+
+__all__ = [
+    "HOLDINGS_SOURCE",
+    "IMPORTED_PORTFOLIO",
+    "LEGACY_CURRENCY",
+    "imported_portfolio",
+    "merge_asset",
+    "open_positions",
+    "stored_ids",
+]
+
+IMPORTED_PORTFOLIO = "Imported"
+#: The old app kept everything in euros (its broker's currency).
+LEGACY_CURRENCY = "EUR"
+HOLDINGS_SOURCE = "legacy:calculated_holdings"
+_CLOCK = EntryClock()
+
+
+def _existing(connection: Connection, owner_id: uuid.UUID, isin: str) -> Asset | None:
+    try:
+        return get_asset(connection, owner_id, asset_id_for(owner_id, isin))
+    except NotFoundError:
+        return None
+
+
+def _filled(asset: Asset, facts: AssetFacts) -> Asset:
+    """``asset`` with its blanks filled from ``facts``; a value already there stays."""
+    changes: dict[str, Any] = {}
+    if facts.name and asset.name == asset.isin:  # the ISIN is only a stand-in name
+        changes["name"] = facts.name
+    if facts.ticker and not asset.ticker:
+        changes["ticker"] = facts.ticker
+    if facts.kind and asset.kind is AssetKind.OTHER and facts.kind != AssetKind.OTHER.value:
+        changes["kind"] = AssetKind(facts.kind)
+    missing = {key: value for key, value in facts.metadata.items() if asset.metadata.get(key) in (None, "", [])}
+    if missing:
+        changes["metadata"] = {**asset.metadata, **missing}
+    return dataclasses.replace(asset, **changes) if changes else asset
+
+
+def merge_asset(connection: Connection, owner_id: uuid.UUID, facts: AssetFacts, *, create: bool) -> str:
+    """Create or fill one asset: ``"created"``, ``"filled"``, ``"unchanged"`` or ``"unknown"``."""
+    current = _existing(connection, owner_id, facts.isin)
+    if current is None:
+        if not create:
+            return "unknown"
+        asset = new_asset(
+            owner_id,
+            name=facts.name or facts.isin,
+            kind=facts.kind or AssetKind.OTHER.value,
+            currency=LEGACY_CURRENCY,
+            isin=facts.isin,
+            ticker=facts.ticker,
+            metadata=dict(facts.metadata),
+        )
+        save_asset(connection, owner_id, asset)
+        return "created"
+    filled = _filled(current, facts)
+    if filled == current:
+        return "unchanged"
+    save_asset(connection, owner_id, filled)
+    return "filled"
+
+
+def merge_assets(
+    connection: Connection, owner_id: uuid.UUID, facts: Iterable[AssetFacts], report: FileReport, *, create: bool
+) -> None:
+    """Merge many assets, counting each outcome in ``report``."""
+    for fact in facts:
+        outcome = merge_asset(connection, owner_id, fact, create=create)
+        if outcome in ("created", "filled"):
+            report.imported += 1
+        elif outcome == "unchanged":
+            report.unchanged += 1
+        else:
+            report.skip(fact.isin, "not a known asset: enrichment only fills assets already there")
+
+
+def imported_portfolio(connection: Connection, owner_id: uuid.UUID) -> Portfolio:
+    """The live portfolio named "Imported", created (in euros) if missing."""
+    for portfolio in list_portfolios(connection, owner_id):
+        if portfolio.name == IMPORTED_PORTFOLIO:
+            return portfolio
+    return create_portfolio(connection, owner_id, IMPORTED_PORTFOLIO, LEGACY_CURRENCY)
+
+
+def stored_ids(connection: Connection, owner_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``ids`` the ledger already holds (deleted rows too: a user's delete stands)."""
+    wanted = list(ids)
+    found: set[uuid.UUID] = set()
+    t = transactions.c
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(connection.scalars(select(t.id).where(t.owner_id == owner_id, t.id.in_(chunk))))
+    return found
+
+
+def open_positions(
+    connection: Connection,
+    owner_id: uuid.UUID,
+    positions: Iterable[OpeningPosition],
+    as_of: dt.date,
+    report: FileReport,
+) -> None:
+    """One ``delivery_in`` per position into "Imported", dated ``as_of``."""
+    chosen = list(positions)
+    if not chosen:
+        return
+    portfolio = imported_portfolio(connection, owner_id)
+    ids = {p.isin: imported_transaction_id(owner_id, HOLDINGS_SOURCE, p.isin) for p in chosen}
+    already = stored_ids(connection, owner_id, ids.values())
+    for position in chosen:
+        ident = ids[position.isin]
+        if ident in already:
+            report.unchanged += 1
+            continue
+        merge_asset(
+            connection,
+            owner_id,
+            AssetFacts(position.isin, name=position.name, kind=position.kind),
+            create=True,
+        )
+        if position.unit_cost is None:
+            report.note(f"line {position.line}", f"{position.isin}: no cost known, opened at a price of 0")
+        entry = LedgerEntry(
+            id=ident,
+            portfolio_id=portfolio.id,
+            type=TransactionType.DELIVERY_IN,
+            date=as_of,
+            entry_order=_CLOCK.next(),
+            currency=LEGACY_CURRENCY,
+            asset_id=asset_id_for(owner_id, position.isin),
+            quantity=position.quantity,
+            price=position.unit_cost if position.unit_cost is not None else Decimal(0),
+        )
+        details = EntryDetails(
+            source=HOLDINGS_SOURCE, external_id=position.isin, note=f"opening position; cost from {position.cost_from}"
+        )
+        record_transaction(connection, owner_id, entry, details)
+        report.imported += 1
