@@ -1,0 +1,114 @@
+"""A realistic account to export (the demo at small scale, plus every other user table
+with awkward values and tombstones), and a second empty database of the same backend."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+from prism.config import DatabaseSettings
+from prism.demo import create_demo_book
+from prism.domain.ids import new_id
+from prism.storage.annotations import (
+    AlertCondition,
+    AlertRule,
+    EntityType,
+    Note,
+    delete_row,
+    new_tag,
+    save_alert_rule,
+    save_note,
+    save_tag,
+    save_tagging,
+)
+from prism.storage.catalog import new_asset, save_asset
+from prism.storage.engine import Database, open_database
+from prism.storage.ledger import EntryDetails, delete_transaction, record_transaction
+from prism.storage.settings import delete_setting, put_setting
+from prism.storage.tables import notes, tags
+from tests.builders import entry
+from tests.conftest import _admin, _database_url
+
+
+def populate(connection: Connection) -> uuid.UUID:
+    """The demo's ledger and one of everything else, awkward values and tombstones included."""
+    book = create_demo_book(connection, scale=0.02, seed=11)
+    owner = book.owner_id
+    broker = book.portfolios["Broker"]
+    odd = new_asset(
+        owner,
+        name='Odd, "quoted"\nname; ünïcödé',
+        kind="stock",
+        currency="EUR",
+        isin="NL0010273215",
+        ticker="",
+        metadata={"z": 1, "a": {"nested": [1, "two", None]}, "weight": "0.123456789012345678"},
+    )
+    save_asset(connection, owner, odd)
+    detailed = entry(
+        broker, "buy", "2024-03-01", asset_id=odd.id, quantity="0.000000000123456789", price="123456789.987654321",
+        fee="0.01", tax="0",
+    )  # fmt: skip
+    record_transaction(connection, owner, detailed, EntryDetails("broker-x", "ext-1", 'a "note",\r\nwith lines'))
+    empty_note = entry(broker, "deposit", "2024-03-02", amount="1", currency="EUR")
+    record_transaction(connection, owner, empty_note, EntryDetails("", "", ""))
+    gone = entry(broker, "deposit", "2024-03-03", amount="5", currency="EUR")
+    record_transaction(connection, owner, gone, EntryDetails(note="deleted later"))
+    delete_transaction(connection, owner, gone.id)
+    note = save_note(connection, owner, Note(new_id(), 'body, with "quotes"', "", EntityType.ASSET, odd.id))
+    scrap = save_note(connection, owner, Note(new_id(), "scrap"))
+    delete_row(connection, notes, owner, scrap.id)
+    tag = save_tag(connection, owner, new_tag(owner, "Dividend, growth", "#00ff00"))
+    old_tag = save_tag(connection, owner, new_tag(owner, "old"))
+    save_tagging(connection, owner, tag.id, EntityType.ASSET, odd.id)
+    save_tagging(connection, owner, tag.id, EntityType.TRANSACTION, detailed.id)
+    save_tagging(connection, owner, old_tag.id, EntityType.PORTFOLIO, broker)
+    delete_row(connection, tags, owner, old_tag.id)  # its tagging becomes a tombstone too
+    rule = AlertRule(new_id(), AlertCondition.PRICE_ABOVE, Decimal("1E+3"), asset_id=odd.id, currency="EUR")
+    save_alert_rule(connection, owner, rule)
+    save_alert_rule(connection, owner, AlertRule(new_id(), AlertCondition.VALUE_BELOW, Decimal("0.5"),
+                                                 portfolio_id=broker, enabled=False, note=note.body))  # fmt: skip
+    put_setting(connection, owner, "ui.theme", "string", "dark")
+    put_setting(connection, owner, "ui.a_b", "string", "")
+    put_setting(connection, owner, "ui.a-b", "string", "-")
+    put_setting(connection, owner, "ui.a.b", "string", ".")
+    put_setting(connection, owner, "ui.gone", "string", "x")
+    delete_setting(connection, owner, "ui.gone")
+    return owner
+
+
+@pytest.fixture
+async def source(db: Database) -> tuple[Database, uuid.UUID]:
+    """The current backend's database holding the populated account."""
+    owner = await db.write(populate)
+    return db, owner
+
+
+@pytest.fixture
+def second_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another new, migrated, empty database of the current backend."""
+    if backend == "sqlite":
+        path = tmp_path / "restored.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    template: str = request.getfixturevalue("postgres_template")
+    name = f"prism_restore_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _database_url(server, name)
+    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def target(second_database_url: str) -> AsyncIterator[Database]:
+    """An open, migrated, empty database of the current backend."""
+    database = open_database(DatabaseSettings(url=second_database_url, pool_size=2))
+    yield database
+    await database.dispose()
