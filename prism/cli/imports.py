@@ -19,3 +19,6 @@ import_group.add_command(legacy)
 from prism.cli.export import export_dir  # noqa: E402
 
 import_group.add_command(export_dir)
+from prism.cli.import_transactions import transactions  # noqa: E402
+
+import_group.add_command(transactions)
