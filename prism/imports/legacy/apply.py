@@ -24,6 +24,7 @@ from prism.domain.ledger import LedgerEntry, TransactionType
 from prism.errors import NotFoundError
 from prism.imports.legacy.holdings import OpeningPosition
 from prism.imports.legacy.report import FileReport
+from prism.imports.legacy.statements import StatementRow
 from prism.imports.legacy.universe import AssetFacts
 from prism.storage.catalog import (
     Asset,
@@ -42,9 +43,11 @@ __all__ = [
     "HOLDINGS_SOURCE",
     "IMPORTED_PORTFOLIO",
     "LEGACY_CURRENCY",
+    "STATEMENT_PORTFOLIO",
     "imported_portfolio",
     "merge_asset",
     "open_positions",
+    "record_statement",
     "stored_ids",
 ]
 
@@ -52,6 +55,9 @@ IMPORTED_PORTFOLIO = "Imported"
 #: The old app kept everything in euros (its broker's currency).
 LEGACY_CURRENCY = "EUR"
 HOLDINGS_SOURCE = "legacy:calculated_holdings"
+#: Statement history goes beside the opening positions, not into them: the holdings
+#: file already contains the trades' effect, so one portfolio would count them twice.
+STATEMENT_PORTFOLIO = "Imported statements"
 _CLOCK = EntryClock()
 
 
@@ -115,12 +121,12 @@ def merge_assets(
             report.skip(fact.isin, "not a known asset: enrichment only fills assets already there")
 
 
-def imported_portfolio(connection: Connection, owner_id: uuid.UUID) -> Portfolio:
-    """The live portfolio named "Imported", created (in euros) if missing."""
+def imported_portfolio(connection: Connection, owner_id: uuid.UUID, name: str = IMPORTED_PORTFOLIO) -> Portfolio:
+    """The live portfolio called ``name`` ("Imported"), created (in euros) if missing."""
     for portfolio in list_portfolios(connection, owner_id):
-        if portfolio.name == IMPORTED_PORTFOLIO:
+        if portfolio.name == name:
             return portfolio
-    return create_portfolio(connection, owner_id, IMPORTED_PORTFOLIO, LEGACY_CURRENCY)
+    return create_portfolio(connection, owner_id, name, LEGACY_CURRENCY)
 
 
 def stored_ids(connection: Connection, owner_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -176,4 +182,65 @@ def open_positions(
             source=HOLDINGS_SOURCE, external_id=position.isin, note=f"opening position; cost from {position.cost_from}"
         )
         record_transaction(connection, owner_id, entry, details)
+        report.imported += 1
+
+
+def _statement_entry(row: StatementRow, ident: uuid.UUID, portfolio: uuid.UUID, owner_id: uuid.UUID) -> LedgerEntry:
+    asset = asset_id_for(owner_id, row.isin) if row.isin else None
+    if row.quantity is not None:
+        return LedgerEntry(
+            id=ident,
+            portfolio_id=portfolio,
+            type=row.type,
+            date=row.date,
+            entry_order=_CLOCK.next(),
+            currency=LEGACY_CURRENCY,
+            asset_id=asset,
+            quantity=row.quantity,
+            price=row.price,
+            fee=row.fee,
+        )
+    return LedgerEntry(
+        id=ident,
+        portfolio_id=portfolio,
+        type=row.type,
+        date=row.date,
+        entry_order=_CLOCK.next(),
+        currency=LEGACY_CURRENCY,
+        asset_id=asset,
+        amount=row.amount,
+    )
+
+
+def record_statement(
+    connection: Connection, owner_id: uuid.UUID, rows: Iterable[StatementRow], source: str, report: FileReport
+) -> None:
+    """Trades and cash entries of a statement file into "Imported statements", in date order.
+
+    A sell of more than the statement bought before it is skipped and reported (the
+    ledger would refuse it, and that would undo the whole import).
+    """
+    ordered = sorted(rows, key=lambda row: (row.date, row.line))
+    if not ordered:
+        return
+    portfolio = imported_portfolio(connection, owner_id, STATEMENT_PORTFOLIO)
+    ids = {row.key: imported_transaction_id(owner_id, source, row.key) for row in ordered}
+    already = stored_ids(connection, owner_id, ids.values())
+    held: dict[str, Decimal] = {}
+    for row in ordered:
+        where = f"line {row.line}"
+        if row.isin is not None and row.quantity is not None:
+            change = row.quantity if row.type is TransactionType.BUY else -row.quantity
+            if held.get(row.isin, Decimal(0)) + change < 0:
+                report.skip(where, f"sells {row.quantity} of {row.isin}, more than the statement bought before")
+                continue
+            held[row.isin] = held.get(row.isin, Decimal(0)) + change
+        if ids[row.key] in already:
+            report.unchanged += 1
+            continue
+        if row.isin is not None:
+            facts = AssetFacts(row.isin, name=row.name if row.quantity is not None else None)
+            merge_asset(connection, owner_id, facts, create=True)
+        entry = _statement_entry(row, ids[row.key], portfolio.id, owner_id)
+        record_transaction(connection, owner_id, entry, EntryDetails(source=source, external_id=row.key))
         report.imported += 1

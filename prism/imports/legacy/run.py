@@ -20,18 +20,23 @@ from sqlalchemy import Connection
 from prism.analytics.market import MarketDataError, import_market_rows
 from prism.analytics.market_rules import prepare
 from prism.errors import ValidationError
-from prism.imports.legacy.apply import merge_assets, open_positions
+from prism.imports.legacy.apply import merge_assets, open_positions, record_statement
 from prism.imports.legacy.enrichment import read_enrichment
 from prism.imports.legacy.etf import Composition, IsinMatcher, read_etf_cache, read_metadata
 from prism.imports.legacy.folder import LegacyFiles, etf_cache_files, find_legacy_files
 from prism.imports.legacy.holdings import OpeningPosition, read_holdings
 from prism.imports.legacy.report import FileReport, LegacyReport
+from prism.imports.legacy.statements import StatementRow, read_cash, read_trades
 from prism.imports.legacy.universe import AssetFacts, read_universe
 from prism.storage.catalog import ensure_device_account
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake
 
 __all__ = ["import_legacy"]
+
+
+TRADES_SOURCE = "legacy:trades"
+CASH_SOURCE = "legacy:statement"
 
 
 class _DryRun(Exception):
@@ -46,6 +51,7 @@ class _Read:
     holdings: list[tuple[FileReport, list[OpeningPosition], dt.date]] = field(default_factory=list)
     enrichment: list[tuple[FileReport, list[AssetFacts]]] = field(default_factory=list)
     compositions: list[tuple[FileReport, Composition]] = field(default_factory=list)
+    statements: list[tuple[FileReport, list[StatementRow], str]] = field(default_factory=list)
 
 
 def _file_date(path: Path) -> dt.date:
@@ -80,7 +86,13 @@ def _read(root: Path, files: LegacyFiles, report: LegacyReport, as_of: dt.date |
             composition = read_etf_cache(path, metadata, matcher, found)
             if composition is not None:
                 read.compositions.append((found, composition))
-    for path in [*files.trades, *files.cash, *files.databases]:
+    for path in files.trades:
+        found = entry(path, "statement trades")
+        read.statements.append((found, read_trades(path, found), TRADES_SOURCE))
+    for path in files.cash:
+        found = entry(path, "statement cash entries")
+        read.statements.append((found, read_cash(path, found), CASH_SOURCE))
+    for path in files.databases:
         entry(path, "not yet supported").note("file", "not imported: this format is not supported yet")
     return read
 
@@ -93,6 +105,8 @@ def _write(connection: Connection, owner_id: uuid.UUID | None, read: _Read, dry_
         open_positions(connection, owner, positions, as_of, file_report)
     for file_report, facts in read.enrichment:
         merge_assets(connection, owner, facts, file_report, create=False)
+    for file_report, rows, source in read.statements:
+        record_statement(connection, owner, rows, source, file_report)
     if dry_run:
         raise _DryRun
     return owner

@@ -17,7 +17,7 @@ from prism.imports.legacy import LegacyReport, import_legacy
 from prism.storage.catalog import create_account, list_assets, list_portfolios
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake, open_lake
-from prism.storage.ledger import list_transactions
+from prism.storage.ledger import TransactionFilter, list_transactions
 from tests.fixtures.legacy import (
     APPLE,
     ASML,
@@ -72,12 +72,13 @@ async def test_a_legacy_folder_imports_positions_assets_and_compositions_once(db
         assert "secrets are not imported" in files[".env"].notes[0]
         assert "backup" in files["config/asset_universe.csv.backup.20250101_120000"].notes[0]
 
-        (portfolio,) = await db.read(list_portfolios, owner)
-        assert (portfolio.name, portfolio.base_currency) == ("Imported", "EUR")
-        entries = await db.read(list_transactions, owner)
+        portfolios = {p.name: p for p in await db.read(list_portfolios, owner)}
+        assert sorted(portfolios) == ["Imported", "Imported statements"]
+        assert portfolios["Imported"].base_currency == "EUR"
+        opened = await db.read(list_transactions, owner, TransactionFilter(portfolio_id=portfolios["Imported"].id))
         positions = {
             t.entry.asset_id: (t.entry.type, t.entry.date, t.entry.quantity, t.entry.price, t.entry.currency)
-            for t in entries
+            for t in opened
         }
         delivery = TransactionType.DELIVERY_IN
         assert positions == {
@@ -86,7 +87,29 @@ async def test_a_legacy_folder_imports_positions_assets_and_compositions_once(db
             asset_id(owner, APPLE): (delivery, AS_OF, Decimal("0.184071"), Decimal("190.5"), "EUR"),
             asset_id(owner, ASML): (delivery, AS_OF, Decimal(3), Decimal(0), "EUR"),
         }
-        assert {t.details.source for t in entries} == {"legacy:calculated_holdings"}
+        assert {t.details.source for t in opened} == {"legacy:calculated_holdings"}
+
+        history = await db.read(
+            list_transactions, owner, TransactionFilter(portfolio_id=portfolios["Imported statements"].id)
+        )
+        T = TransactionType
+        apple = asset_id(owner, APPLE)
+        assert [
+            (t.entry.date, t.entry.type, t.entry.asset_id, t.entry.quantity, t.entry.price, t.entry.amount, t.entry.fee)
+            for t in history
+        ] == [
+            (dt.date(2025, 10, 1), T.DEPOSIT, None, None, None, Decimal("2000.00"), Decimal(0)),
+            (dt.date(2025, 10, 2), T.BUY, apple, Decimal(2), Decimal(150), None, Decimal(1)),
+            (dt.date(2025, 10, 31), T.INTEREST, None, None, None, Decimal("3.12"), Decimal(0)),
+            (dt.date(2025, 11, 5), T.DIVIDEND, apple, None, None, Decimal("0.48"), Decimal(0)),
+            (dt.date(2025, 11, 10), T.DEPOSIT, None, None, None, Decimal("1.50"), Decimal(0)),
+            (dt.date(2025, 11, 10), T.DEPOSIT, None, None, None, Decimal("1.50"), Decimal(0)),
+            (dt.date(2025, 11, 15), T.SELL, apple, Decimal(1), Decimal(160), None, Decimal(1)),
+            (dt.date(2025, 11, 20), T.WITHDRAWAL, None, None, None, Decimal("100.00"), Decimal(0)),
+        ]
+        trades = files["data/statements/trades.csv"]
+        assert trades.skipped == 3  # the corrupted quantity, an oversold SAP, a bad check digit
+        assert any("corrupted quantity" in note for note in trades.notes)
 
         assets = {a.isin: a for a in await db.read(list_assets, owner)}
         assert SP500 not in assets  # enrichment fills known assets only
