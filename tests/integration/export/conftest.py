@@ -90,11 +90,8 @@ async def source(db: Database) -> tuple[Database, uuid.UUID]:
     return db, owner
 
 
-@pytest.fixture
-def second_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Another new, migrated, empty database of the current backend."""
+def _fresh_url(backend: str, request: pytest.FixtureRequest, path: Path) -> Iterator[str]:
     if backend == "sqlite":
-        path = tmp_path / "restored.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -107,8 +104,28 @@ def second_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: 
 
 
 @pytest.fixture
+def second_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Another new, migrated, empty database of the current backend."""
+    yield from _fresh_url(backend, request, tmp_path / "restored.db")
+
+
+@pytest.fixture
 async def target(second_database_url: str) -> AsyncIterator[Database]:
     """An open, migrated, empty database of the current backend."""
     database = open_database(DatabaseSettings(url=second_database_url, pool_size=2))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def peer_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A third new, migrated, empty database of the current backend."""
+    yield from _fresh_url(backend, request, tmp_path / "peer.db")
+
+
+@pytest.fixture
+async def peer(peer_database_url: str) -> AsyncIterator[Database]:
+    """A third empty database of the current backend: another device."""
+    database = open_database(DatabaseSettings(url=peer_database_url, pool_size=2))
     yield database
     await database.dispose()
