@@ -32,12 +32,13 @@ from prism.storage.catalog import (
     Portfolio,
     create_portfolio,
     get_asset,
+    get_portfolio,
     list_portfolios,
     new_asset,
     save_asset,
 )
 from prism.storage.ledger import EntryDetails, record_transaction
-from prism.storage.tables import transactions
+from prism.storage.tables import portfolios, transactions
 
 __all__ = [
     "HOLDINGS_SOURCE",
@@ -45,6 +46,7 @@ __all__ = [
     "LEGACY_CURRENCY",
     "STATEMENT_PORTFOLIO",
     "imported_portfolio",
+    "legacy_portfolio",
     "merge_asset",
     "open_positions",
     "record_statement",
@@ -146,13 +148,17 @@ def open_positions(
     positions: Iterable[OpeningPosition],
     as_of: dt.date,
     report: FileReport,
+    *,
+    portfolio: Portfolio | None = None,
+    source: str = HOLDINGS_SOURCE,
+    key_prefix: str = "",
 ) -> None:
-    """One ``delivery_in`` per position into "Imported", dated ``as_of``."""
+    """One ``delivery_in`` per position into ``portfolio`` ("Imported"), dated ``as_of``."""
     chosen = list(positions)
     if not chosen:
         return
-    portfolio = imported_portfolio(connection, owner_id)
-    ids = {p.isin: imported_transaction_id(owner_id, HOLDINGS_SOURCE, p.isin) for p in chosen}
+    portfolio = portfolio or imported_portfolio(connection, owner_id)
+    ids = {p.isin: imported_transaction_id(owner_id, source, key_prefix + p.isin) for p in chosen}
     already = stored_ids(connection, owner_id, ids.values())
     for position in chosen:
         ident = ids[position.isin]
@@ -179,7 +185,9 @@ def open_positions(
             price=position.unit_cost if position.unit_cost is not None else Decimal(0),
         )
         details = EntryDetails(
-            source=HOLDINGS_SOURCE, external_id=position.isin, note=f"opening position; cost from {position.cost_from}"
+            source=source,
+            external_id=key_prefix + position.isin,
+            note=f"opening position; cost from {position.cost_from}",
         )
         record_transaction(connection, owner_id, entry, details)
         report.imported += 1
@@ -213,7 +221,13 @@ def _statement_entry(row: StatementRow, ident: uuid.UUID, portfolio: uuid.UUID, 
 
 
 def record_statement(
-    connection: Connection, owner_id: uuid.UUID, rows: Iterable[StatementRow], source: str, report: FileReport
+    connection: Connection,
+    owner_id: uuid.UUID,
+    rows: Iterable[StatementRow],
+    source: str,
+    report: FileReport,
+    *,
+    portfolio: Portfolio | None = None,
 ) -> None:
     """Trades and cash entries of a statement file into "Imported statements", in date order.
 
@@ -223,12 +237,12 @@ def record_statement(
     ordered = sorted(rows, key=lambda row: (row.date, row.line))
     if not ordered:
         return
-    portfolio = imported_portfolio(connection, owner_id, STATEMENT_PORTFOLIO)
+    portfolio = portfolio or imported_portfolio(connection, owner_id, STATEMENT_PORTFOLIO)
     ids = {row.key: imported_transaction_id(owner_id, source, row.key) for row in ordered}
     already = stored_ids(connection, owner_id, ids.values())
     held: dict[str, Decimal] = {}
     for row in ordered:
-        where = f"line {row.line}"
+        where = f"line {row.line}" if row.line else row.key
         if row.isin is not None and row.quantity is not None:
             change = row.quantity if row.type is TransactionType.BUY else -row.quantity
             if held.get(row.isin, Decimal(0)) + change < 0:
@@ -244,3 +258,25 @@ def record_statement(
         entry = _statement_entry(row, ids[row.key], portfolio.id, owner_id)
         record_transaction(connection, owner_id, entry, EntryDetails(source=source, external_id=row.key))
         report.imported += 1
+
+
+def legacy_portfolio(
+    connection: Connection, owner_id: uuid.UUID, key: str, report: FileReport, *, name: str, currency: str
+) -> Portfolio | None:
+    """The portfolio the newer app called ``key``, made once under a deterministic id.
+
+    None (reported) when its currency is not the euro (its rows carry no FX rate) or
+    when the user deleted the portfolio an earlier import made.
+    """
+    ident = uuid.uuid5(owner_id, f"portfolio:legacy:{key}")
+    if currency != LEGACY_CURRENCY:
+        report.skip(f"portfolio {name!r}", f"in {currency}: only euro portfolios are imported")
+        return None
+    try:
+        return get_portfolio(connection, owner_id, ident)
+    except NotFoundError:
+        pass
+    if connection.scalar(select(portfolios.c.id).where(portfolios.c.owner_id == owner_id, portfolios.c.id == ident)):
+        report.skip(f"portfolio {name!r}", "deleted since an earlier import: left deleted")
+        return None
+    return create_portfolio(connection, owner_id, name, currency, portfolio_id=ident)

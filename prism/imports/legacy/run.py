@@ -20,11 +20,12 @@ from sqlalchemy import Connection
 from prism.analytics.market import MarketDataError, import_market_rows
 from prism.analytics.market_rules import prepare
 from prism.errors import ValidationError
-from prism.imports.legacy.apply import merge_assets, open_positions, record_statement
+from prism.imports.legacy.apply import legacy_portfolio, merge_assets, open_positions, record_statement
 from prism.imports.legacy.enrichment import read_enrichment
 from prism.imports.legacy.etf import Composition, IsinMatcher, read_etf_cache, read_metadata
 from prism.imports.legacy.folder import LegacyFiles, etf_cache_files, find_legacy_files
 from prism.imports.legacy.holdings import OpeningPosition, read_holdings
+from prism.imports.legacy.newer_db import NewerApp, read_newer_app
 from prism.imports.legacy.report import FileReport, LegacyReport
 from prism.imports.legacy.statements import StatementRow, read_cash, read_trades
 from prism.imports.legacy.universe import AssetFacts, read_universe
@@ -37,6 +38,7 @@ __all__ = ["import_legacy"]
 
 TRADES_SOURCE = "legacy:trades"
 CASH_SOURCE = "legacy:statement"
+DATABASE_SOURCE = "legacy:prism.db"
 
 
 class _DryRun(Exception):
@@ -52,6 +54,7 @@ class _Read:
     enrichment: list[tuple[FileReport, list[AssetFacts]]] = field(default_factory=list)
     compositions: list[tuple[FileReport, Composition]] = field(default_factory=list)
     statements: list[tuple[FileReport, list[StatementRow], str]] = field(default_factory=list)
+    newer: list[tuple[FileReport, NewerApp, dt.date]] = field(default_factory=list)
 
 
 def _file_date(path: Path) -> dt.date:
@@ -93,7 +96,8 @@ def _read(root: Path, files: LegacyFiles, report: LegacyReport, as_of: dt.date |
         found = entry(path, "statement cash entries")
         read.statements.append((found, read_cash(path, found), CASH_SOURCE))
     for path in files.databases:
-        entry(path, "not yet supported").note("file", "not imported: this format is not supported yet")
+        found = entry(path, "newer app database")
+        read.newer.append((found, read_newer_app(path, found), as_of or _file_date(path)))
     return read
 
 
@@ -107,6 +111,8 @@ def _write(connection: Connection, owner_id: uuid.UUID | None, read: _Read, dry_
         merge_assets(connection, owner, facts, file_report, create=False)
     for file_report, rows, source in read.statements:
         record_statement(connection, owner, rows, source, file_report)
+    for file_report, newer, as_of in read.newer:
+        _write_newer(connection, owner, file_report, newer, as_of)
     if dry_run:
         raise _DryRun
     return owner
@@ -128,6 +134,34 @@ def _stored_equal(lake: Lake, composition: Composition, prepared: pa.Table) -> b
         [composition.fund_isin, composition.as_of],
     )
     return _sorted_rows(stored.to_pylist()) == _sorted_rows(prepared.select(stored.column_names).to_pylist())
+
+
+def _write_newer(
+    connection: Connection, owner: uuid.UUID, file_report: FileReport, newer: NewerApp, as_of: dt.date
+) -> None:
+    merge_assets(connection, owner, newer.assets, file_report, create=True)
+    for legacy_id, (name, currency) in newer.portfolios.items():
+        portfolio = legacy_portfolio(
+            connection, owner, f"prism.db:{legacy_id}", file_report, name=name, currency=currency
+        )
+        if portfolio is None:
+            continue
+        rows = [row for number, row in newer.entries if number == legacy_id]
+        record_statement(connection, owner, rows, DATABASE_SOURCE, file_report, portfolio=portfolio)
+        positions = [position for number, position in newer.positions if number == legacy_id]
+        open_positions(
+            connection,
+            owner,
+            positions,
+            as_of,
+            file_report,
+            portfolio=portfolio,
+            source=DATABASE_SOURCE,
+            key_prefix=f"position:{legacy_id}:",
+        )
+    orphans = {number for number, _ in [*newer.entries, *newer.positions]} - set(newer.portfolios)
+    for number in sorted(orphans):
+        file_report.skip(f"portfolio {number}", "rows of a portfolio the database does not list")
 
 
 async def _compositions(database: Database, lake: Lake | None, lock_path: Path, read: _Read, dry_run: bool) -> None:

@@ -21,6 +21,7 @@ from prism.storage.ledger import TransactionFilter, list_transactions
 from tests.fixtures.legacy import (
     APPLE,
     ASML,
+    MICROSOFT,
     MSCI_WORLD,
     SAP,
     SP500,
@@ -73,7 +74,7 @@ async def test_a_legacy_folder_imports_positions_assets_and_compositions_once(db
         assert "backup" in files["config/asset_universe.csv.backup.20250101_120000"].notes[0]
 
         portfolios = {p.name: p for p in await db.read(list_portfolios, owner)}
-        assert sorted(portfolios) == ["Imported", "Imported statements"]
+        assert sorted(portfolios) == ["Imported", "Imported statements", "Main Portfolio"]
         assert portfolios["Imported"].base_currency == "EUR"
         opened = await db.read(list_transactions, owner, TransactionFilter(portfolio_id=portfolios["Imported"].id))
         positions = {
@@ -107,6 +108,19 @@ async def test_a_legacy_folder_imports_positions_assets_and_compositions_once(db
             (dt.date(2025, 11, 15), T.SELL, apple, Decimal(1), Decimal(160), None, Decimal(1)),
             (dt.date(2025, 11, 20), T.WITHDRAWAL, None, None, None, Decimal("100.00"), Decimal(0)),
         ]
+        main = await db.read(list_transactions, owner, TransactionFilter(portfolio_id=portfolios["Main Portfolio"].id))
+        sap, microsoft = asset_id(owner, SAP), asset_id(owner, MICROSOFT)
+        assert [(e.date, e.type, e.asset_id, e.quantity, e.price, e.amount) for e in (t.entry for t in main)] == [
+            (dt.date(2025, 1, 2), T.DEPOSIT, None, None, None, Decimal(500)),
+            (dt.date(2025, 1, 3), T.BUY, sap, Decimal(10), Decimal("120.05"), None),
+            (dt.date(2025, 2, 3), T.SELL, sap, Decimal(4), Decimal(130), None),
+            (dt.date(2025, 5, 15), T.DIVIDEND, sap, None, None, Decimal("15.2")),
+            (dt.date(2025, 6, 1), T.INTEREST, None, None, None, Decimal("2.5")),
+            (dt.date(2025, 6, 2), T.FEE, None, None, None, Decimal(1)),
+            (AS_OF, T.DELIVERY_IN, microsoft, Decimal("0.3"), Decimal(350), None),
+        ]
+        assert "only euro portfolios" in "\n".join(files["app/prism.db"].notes)
+
         trades = files["data/statements/trades.csv"]
         assert trades.skipped == 3  # the corrupted quantity, an oversold SAP, a bad check digit
         assert any("corrupted quantity" in note for note in trades.notes)
