@@ -169,8 +169,9 @@ class TableSpec:
 
 
 def _spec(table: Table) -> TableSpec:
-    columns = tuple(ColumnSpec(c.name, _kind(c), bool(c.nullable)) for c in table.columns if c.name != "owner_id")
-    return TableSpec(table.name, table, columns, "key" if table is settings else "id")
+    # Plain ``str`` names: SQLAlchemy's are a subclass that not every encoder takes.
+    columns = tuple(ColumnSpec(str(c.name), _kind(c), bool(c.nullable)) for c in table.columns if c.name != "owner_id")
+    return TableSpec(str(table.name), table, columns, "key" if table is settings else "id")
 
 
 #: In restore order: a row's references come before it.
