@@ -144,6 +144,11 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
             "rows": [{"isin": "US0378331005", "date": "2024-02-01", "close": "1", "currency": "USD"}]
         },
         ("post", "/api/v1/market/fx"): {"rows": [{"pair": "EURUSD", "date": "2024-02-01", "rate": "1.1"}]},
+        ("post", "/api/v1/imports"): {
+            "format": "generic",
+            "portfolio_id": ids["portfolio_id"],
+            "content": "date,type,amount,currency\n2024-02-01,deposit,1,EUR\n",
+        },
         ("post", "/api/v1/market/etf-holdings"): {
             "rows": [{"fund_isin": "IE00B4L5Y983", "as_of": "2024-02-01", "constituent_name": "All", "weight": "1"}]
         },
