@@ -8,7 +8,7 @@ import datetime as dt
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -20,7 +20,7 @@ from prism.domain.hlc import hlc_tick, hlc_time
 from prism.domain.money import canonical
 from prism.storage.tables import changes, clock_states
 
-__all__ = ["LoggedChange", "capture", "history", "new_device_id", "wire_value"]
+__all__ = ["LoggedChange", "capture", "capture_inserts", "history", "new_device_id", "wire_value"]
 
 #: Columns that identify a row or are derived from HLCs: never sent as changes.
 _NOT_CHANGES = frozenset({"owner_id", "id", "created_at", "updated_at"})
@@ -94,6 +94,47 @@ def capture(
             columns=written,
         )
     )
+
+
+def capture_inserts(
+    connection: Connection,
+    owner_id: uuid.UUID,
+    table: str,
+    rows: Sequence[tuple[uuid.UUID | str, Mapping[str, Any]]],
+) -> None:
+    """Log many inserted rows at once: one clock read and write, one batched insert.
+
+    The same log :func:`capture` writes row by row, with consecutive HLCs.
+    """
+    if not rows:
+        return
+    c = clock_states.c
+    state = connection.execute(select(c.device_id, c.last_hlc).where(c.owner_id == owner_id)).first()
+    now_ms = time.time_ns() // 1_000_000
+    if state is None:
+        device_id, last = new_device_id(), 0
+    else:
+        device_id, last = str(state.device_id), int(state.last_hlc)
+    logged = []
+    for row_id, values in rows:
+        last = hlc_tick(last, now_ms)
+        written = {name: wire_value(value) for name, value in values.items() if name not in _NOT_CHANGES}
+        logged.append(
+            {
+                "owner_id": owner_id,
+                "hlc": last,
+                "device_id": device_id,
+                "table_name": table,
+                "row_id": str(row_id),
+                "op": "insert",
+                "columns": written,
+            }
+        )
+    if state is None:
+        connection.execute(clock_states.insert().values(owner_id=owner_id, device_id=device_id, last_hlc=last))
+    else:
+        connection.execute(update(clock_states).where(c.owner_id == owner_id).values(last_hlc=last))
+    connection.execute(changes.insert(), logged)
 
 
 @dataclass(frozen=True, slots=True)
