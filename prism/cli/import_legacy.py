@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from prism.cli.terminal import console, run_async, upgraded_store
 from prism.config import Settings
@@ -42,7 +43,7 @@ def legacy(settings: Settings, directory: Path, as_of: dt.datetime | None, dry_r
     console.print(_table(report))
     for entry in report.files:
         for note in entry.notes[:_SHOWN_NOTES]:
-            console.print(f"[dim]{entry.path}[/dim] {note}", highlight=False, markup=False)
+            console.print(Text.assemble((entry.path, "dim"), " ", note), highlight=False)
         if len(entry.notes) > _SHOWN_NOTES:
             console.print(f"{entry.path}: {len(entry.notes) - _SHOWN_NOTES} more note(s)", highlight=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,7 @@ from prism.imports.legacy import LegacyReport, import_legacy
 from prism.storage.catalog import create_account, list_assets, list_portfolios
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake, open_lake
-from prism.storage.ledger import TransactionFilter, list_transactions
+from prism.storage.ledger import TransactionFilter, delete_transaction, list_transactions
 from tests.fixtures.legacy import (
     APPLE,
     ASML,
@@ -28,6 +29,7 @@ from tests.fixtures.legacy import (
     TESLA,
     XTRACKERS_WORLD,
     legacy_folder,
+    write_holdings_old,
 )
 
 AS_OF = dt.date(2025, 10, 1)
@@ -193,3 +195,24 @@ def test_the_command_imports_a_folder_and_shows_the_report(tmp_path: Path) -> No
     second = CliRunner().invoke(main, [*args, "--as-of", "2025-10-01", "--json"], env={"COLUMNS": "200"})
     assert second.exit_code == 0, second.output
     assert '"imported": 0,' in second.output
+
+
+async def test_opening_positions_default_to_the_file_date_and_a_deleted_import_stays_deleted(
+    db: Database, tmp_path: Path
+) -> None:
+    holdings = write_holdings_old(tmp_path / "legacy" / "data" / "working" / "calculated_holdings.csv")
+    stamp = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC).timestamp()
+    os.utime(holdings, (stamp, stamp))
+    owner = await db.write(create_account, "Legacy user")
+    lake = open_lake(LakeSettings(url=str(tmp_path / "lake")))
+    try:
+        await _import(db, lake, tmp_path, owner)
+        (opened,) = await db.read(list_transactions, owner)
+        assert (opened.entry.asset_id, opened.entry.date) == (asset_id(owner, TESLA), dt.date(2024, 3, 15))
+        await db.write(delete_transaction, owner, opened.entry.id)
+
+        again = await _import(db, lake, tmp_path, owner)
+        assert again.imported == 0
+        assert await db.read(list_transactions, owner) == []
+    finally:
+        lake.close()
