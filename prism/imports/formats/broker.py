@@ -49,7 +49,7 @@ def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
             continue
         values = {name: record.values.get(header) for name, header in names.items()}
         reader = RowReader(record.where, values, names, style)
-        isin = reader.required("isin")
+        isin = reader.isin() if reader.required("isin") else None
         quantity = reader.number("quantity", required=True)
         price = reader.number("price", required=True)
         if reader.problems or isin is None or quantity is None or price is None:
@@ -67,7 +67,7 @@ def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
             name=reader.text("name"),
             quantity=quantity,
             price=price,
-            identity=f"position|{isin.strip().upper()}|{canonical(quantity)}|{canonical(price)}",
+            identity=f"position|{isin}|{canonical(quantity)}|{canonical(price)}",
             columns=names,
         )
 

@@ -70,6 +70,7 @@ def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
         reader = RowReader(record.where, values, names, style)
         kind = reader.choice("type", TYPES)
         day = reader.date("date")
+        isin = reader.isin()
         quantity, price, amount = reader.number("quantity"), reader.number("price"), reader.number("amount")
         fee, tax, fx_rate, ratio = (reader.number(name) for name in ("fee", "tax", "fx_rate", "ratio"))
         if reader.problems or kind is None or day is None:
@@ -80,7 +81,7 @@ def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
             type=kind,
             date=day,
             currency=reader.text("currency") or options.currency,
-            isin=reader.text("isin"),
+            isin=isin,
             symbol=reader.text("symbol"),
             name=reader.text("name"),
             kind=reader.text("kind"),

@@ -90,6 +90,7 @@ def _row(reader: RowReader, options: FormatOptions) -> ImportRow | None:
     fee = reader.number("fee", negative=True)
     tax = reader.number("tax", negative=True)
     quantity = reader.number("quantity", negative=True)
+    isin = reader.isin()
     if reader.problems or kind is None or day is None or value is None:
         return None
     fee, tax = abs(fee or Decimal(0)), abs(tax or Decimal(0))
@@ -97,13 +98,13 @@ def _row(reader: RowReader, options: FormatOptions) -> ImportRow | None:
     gross = abs(value) - costs if kind in _COSTS_INCLUDED else abs(value) + costs
     if kind in {_T.DEPOSIT, _T.WITHDRAWAL, _T.FEE, _T.TAX}:
         gross, fee, tax = abs(value), Decimal(0), Decimal(0)
-    security = kind in _WITH_SECURITY or bool(reader.text("isin"))
+    security = kind in _WITH_SECURITY or isin is not None
     return ImportRow(
         where=reader.where,
         type=kind,
         date=day,
         currency=reader.text("currency") or options.currency,
-        isin=reader.text("isin") if security else None,
+        isin=isin if security else None,
         symbol=reader.text("symbol") if security else None,
         name=reader.text("name"),
         quantity=abs(quantity) if quantity is not None and kind in _WITH_SECURITY - {_T.DIVIDEND} else None,

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from prism.domain.isin import parse_isin
 from prism.domain.ledger import TransactionType
 from prism.domain.money import canonical_value
 from prism.errors import ValidationError
@@ -232,6 +233,17 @@ class RowReader:
             return parse_number(value, self.style, negative=negative)
         except ValueError as error:
             self.fail(name, str(error))
+            return None
+
+    def isin(self, name: str = "isin") -> str | None:
+        """The field as an ISIN (None when empty; a problem when malformed)."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return parse_isin(value)
+        except ValidationError as error:
+            self.fail(name, error.message)
             return None
 
     def date(self, name: str) -> dt.date | None:

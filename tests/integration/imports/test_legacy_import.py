@@ -15,7 +15,7 @@ from prism.config import LakeSettings
 from prism.domain.ids import asset_id
 from prism.domain.ledger import TransactionType
 from prism.imports.legacy import LegacyReport, import_legacy
-from prism.storage.catalog import create_account, list_assets, list_portfolios
+from prism.storage.catalog import create_account, delete_asset, list_assets, list_portfolios
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake, open_lake
 from prism.storage.ledger import TransactionFilter, delete_transaction, list_transactions
@@ -197,7 +197,7 @@ def test_the_command_imports_a_folder_and_shows_the_report(tmp_path: Path) -> No
     assert '"imported": 0,' in second.output
 
 
-async def test_opening_positions_default_to_the_file_date_and_a_deleted_import_stays_deleted(
+async def test_opening_positions_default_to_the_file_date_and_deleted_imports_stay_deleted(
     db: Database, tmp_path: Path
 ) -> None:
     holdings = write_holdings_old(tmp_path / "legacy" / "data" / "working" / "calculated_holdings.csv")
@@ -210,9 +210,11 @@ async def test_opening_positions_default_to_the_file_date_and_a_deleted_import_s
         (opened,) = await db.read(list_transactions, owner)
         assert (opened.entry.asset_id, opened.entry.date) == (asset_id(owner, TESLA), dt.date(2024, 3, 15))
         await db.write(delete_transaction, owner, opened.entry.id)
+        await db.write(delete_asset, owner, asset_id(owner, TESLA))
 
         again = await _import(db, lake, tmp_path, owner)
         assert again.imported == 0
         assert await db.read(list_transactions, owner) == []
+        assert await db.read(list_assets, owner) == []
     finally:
         lake.close()
