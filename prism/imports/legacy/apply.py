@@ -38,7 +38,7 @@ from prism.storage.catalog import (
     save_asset,
 )
 from prism.storage.ledger import EntryDetails, record_transaction
-from prism.storage.tables import portfolios, transactions
+from prism.storage.tables import assets, portfolios, transactions
 
 __all__ = [
     "HOLDINGS_SOURCE",
@@ -85,10 +85,21 @@ def _filled(asset: Asset, facts: AssetFacts) -> Asset:
     return dataclasses.replace(asset, **changes) if changes else asset
 
 
+def _deleted(connection: Connection, owner_id: uuid.UUID, isin: str) -> bool:
+    a = assets.c
+    ident = asset_id_for(owner_id, isin)
+    return connection.scalar(select(a.id).where(a.owner_id == owner_id, a.id == ident)) is not None
+
+
 def merge_asset(connection: Connection, owner_id: uuid.UUID, facts: AssetFacts, *, create: bool) -> str:
-    """Create or fill one asset: ``"created"``, ``"filled"``, ``"unchanged"`` or ``"unknown"``."""
+    """Create or fill one asset: ``"created"``, ``"filled"``, ``"unchanged"``, ``"unknown"`` or ``"deleted"``.
+
+    An asset the user deleted stays deleted (``"deleted"``): an import never resurrects it.
+    """
     current = _existing(connection, owner_id, facts.isin)
     if current is None:
+        if _deleted(connection, owner_id, facts.isin):
+            return "deleted"
         if not create:
             return "unknown"
         asset = new_asset(
@@ -119,6 +130,8 @@ def merge_assets(
             report.imported += 1
         elif outcome == "unchanged":
             report.unchanged += 1
+        elif outcome == "deleted":
+            report.skip(fact.isin, "deleted in Prism: left deleted")
         else:
             report.skip(fact.isin, "not a known asset: enrichment only fills assets already there")
 
@@ -165,12 +178,10 @@ def open_positions(
         if ident in already:
             report.unchanged += 1
             continue
-        merge_asset(
-            connection,
-            owner_id,
-            AssetFacts(position.isin, name=position.name, kind=position.kind),
-            create=True,
-        )
+        facts = AssetFacts(position.isin, name=position.name, kind=position.kind)
+        if merge_asset(connection, owner_id, facts, create=True) == "deleted":
+            report.skip(f"line {position.line}", f"{position.isin} was deleted in Prism: not reopened")
+            continue
         if position.unit_cost is None:
             report.note(f"line {position.line}", f"{position.isin}: no cost known, opened at a price of 0")
         entry = LedgerEntry(
@@ -254,7 +265,9 @@ def record_statement(
             continue
         if row.isin is not None:
             facts = AssetFacts(row.isin, name=row.name if row.quantity is not None else None)
-            merge_asset(connection, owner_id, facts, create=True)
+            if merge_asset(connection, owner_id, facts, create=True) == "deleted":
+                report.skip(where, f"{row.isin} was deleted in Prism: not recorded")
+                continue
         entry = _statement_entry(row, ids[row.key], portfolio.id, owner_id)
         record_transaction(connection, owner_id, entry, EntryDetails(source=source, external_id=row.key))
         report.imported += 1

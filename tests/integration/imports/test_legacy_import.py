@@ -30,6 +30,7 @@ from tests.fixtures.legacy import (
     XTRACKERS_WORLD,
     legacy_folder,
     write_holdings_old,
+    write_universe,
 )
 
 AS_OF = dt.date(2025, 10, 1)
@@ -201,6 +202,7 @@ async def test_opening_positions_default_to_the_file_date_and_deleted_imports_st
     db: Database, tmp_path: Path
 ) -> None:
     holdings = write_holdings_old(tmp_path / "legacy" / "data" / "working" / "calculated_holdings.csv")
+    write_universe(tmp_path / "legacy" / "config" / "asset_universe.csv")
     stamp = dt.datetime(2024, 3, 15, 12, tzinfo=dt.UTC).timestamp()
     os.utime(holdings, (stamp, stamp))
     owner = await db.write(create_account, "Legacy user")
@@ -215,6 +217,7 @@ async def test_opening_positions_default_to_the_file_date_and_deleted_imports_st
         again = await _import(db, lake, tmp_path, owner)
         assert again.imported == 0
         assert await db.read(list_transactions, owner) == []
-        assert await db.read(list_assets, owner) == []
+        assert TESLA not in {a.isin for a in await db.read(list_assets, owner)}
+        assert "deleted in Prism: left deleted" in "\n".join(_by_path(again)["config/asset_universe.csv"].notes)
     finally:
         lake.close()
