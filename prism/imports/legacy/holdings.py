@@ -17,7 +17,7 @@ from pathlib import Path
 from prism.domain.isin import parse_isin
 from prism.errors import ValidationError
 from prism.imports.legacy.report import FileReport
-from prism.imports.legacy.text import parse_number, read_csv_rows
+from prism.imports.legacy.text import fix_mojibake, parse_number, read_csv_rows
 from prism.imports.legacy.universe import asset_kind, is_placeholder
 
 __all__ = ["OpeningPosition", "read_holdings"]
@@ -92,7 +92,7 @@ def read_holdings(path: Path, report: FileReport) -> list[OpeningPosition]:
             quantity=quantity,
             unit_cost=cost,
             cost_from=source,
-            name=None if is_placeholder(name) else name,
+            name=None if is_placeholder(name) else fix_mojibake(name or ""),
             kind=asset_kind(row.get("asset_class")),
             line=line,
         )

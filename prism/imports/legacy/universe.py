@@ -17,7 +17,7 @@ from typing import Any
 from prism.domain.isin import parse_isin
 from prism.errors import ValidationError
 from prism.imports.legacy.report import FileReport
-from prism.imports.legacy.text import read_csv_rows
+from prism.imports.legacy.text import fix_mojibake, read_csv_rows
 
 __all__ = ["KINDS", "AssetFacts", "asset_kind", "is_placeholder", "read_universe"]
 
@@ -95,7 +95,7 @@ def read_universe(path: Path, report: FileReport) -> list[AssetFacts]:
         name = row.get("name")
         found[isin] = AssetFacts(
             isin=isin,
-            name=None if is_placeholder(name) else name,
+            name=None if is_placeholder(name) else fix_mojibake(name or ""),
             kind=asset_kind(row.get("asset_class")),
             ticker=metadata.get("tr_ticker") or metadata.get("yahoo_ticker"),
             metadata=metadata,

@@ -132,3 +132,24 @@ def test_folder_walk_finds_formats_anywhere_and_sets_backups_and_secrets_apart(t
     assert [p.name for p in found.backups] == ["asset_universe.csv.backup.20250101_120000"]
     assert [p.name for p in found.secrets] == [".env"]
     assert [p.name for p in etf_cache_files(found.etf_metadata[0])] == [f"{MSCI_WORLD}.csv", f"{XTRACKERS_WORLD}.csv"]
+
+
+def test_a_manual_cache_with_fractional_weights_keeps_them_as_fractions(tmp_path: Path) -> None:
+    path = tmp_path / f"{MSCI_WORLD}.csv"
+    path.write_text(f"ISIN,Name,Weight,Region,Sector\n{APPLE},Apple,0.6,North America,IT\n{SAP},SAP,0.4,Europe,IT\n")
+    report = _report()
+    composition = read_etf_cache(path, {}, IsinMatcher(), report)
+    assert composition is not None
+    rows = composition.raw.table.to_pylist()
+    assert [(r["constituent_isin"], r["weight"], r["weight_pct"], r["country"]) for r in rows] == [
+        (APPLE, "0.6", None, "North America"),
+        (SAP, "0.4", None, "Europe"),
+    ]
+
+
+def test_mis_decoded_names_in_the_universe_are_repaired(tmp_path: Path) -> None:
+    path = tmp_path / "asset_universe.csv"
+    broken = "Münchener Rück".encode().decode("latin-1")
+    path.write_text(f"ISIN,TR_Ticker,Yahoo_Ticker,Name,Aliases,Provider,Asset_Class\n{SAP},MUV2,,{broken},,,Stock\n")
+    (fact,) = read_universe(path, _report())
+    assert fact.name == "Münchener Rück"
