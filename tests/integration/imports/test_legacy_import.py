@@ -29,6 +29,7 @@ from tests.fixtures.legacy import (
     TESLA,
     XTRACKERS_WORLD,
     legacy_folder,
+    write_etf_caches,
     write_holdings_old,
     write_universe,
 )
@@ -221,3 +222,25 @@ async def test_opening_positions_default_to_the_file_date_and_deleted_imports_st
         assert "deleted in Prism: left deleted" in "\n".join(_by_path(again)["config/asset_universe.csv"].notes)
     finally:
         lake.close()
+
+
+async def test_compositions_land_once_in_a_folder_or_s3_lake(db: Database, lake: Lake, tmp_path: Path) -> None:
+    write_universe(tmp_path / "legacy" / "config" / "asset_universe.csv")
+    write_etf_caches(tmp_path / "legacy" / "cache")
+    owner = await db.write(create_account, "Legacy user")
+    first = await _import(db, lake, tmp_path, owner)
+    assert _by_path(first)[f"cache/{XTRACKERS_WORLD}.csv"].imported == 2
+    stored = _compositions(lake)
+    assert [(fund, weight) for fund, _, _, _, weight, _ in stored] == [
+        (MSCI_WORLD, Decimal("0.605")),
+        (MSCI_WORLD, Decimal("0.3025")),
+        (MSCI_WORLD, Decimal("0.0525")),
+        (MSCI_WORLD, Decimal("0.04")),
+        (XTRACKERS_WORLD, Decimal("0.505")),
+        (XTRACKERS_WORLD, Decimal("0.495")),
+    ]
+    version = lake.manifest(ETF_HOLDINGS).version
+    second = await _import(db, lake, tmp_path, owner)
+    assert second.imported == 0
+    assert lake.manifest(ETF_HOLDINGS).version == version
+    assert _compositions(lake) == stored
