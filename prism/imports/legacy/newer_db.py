@@ -46,6 +46,9 @@ class NewerApp:
     portfolios: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, currency)
     entries: list[tuple[int, StatementRow]] = field(default_factory=list)
     positions: list[tuple[int, OpeningPosition]] = field(default_factory=list)
+    #: ``hive_contribution_enabled``, its only user setting (None: not stored). Nothing
+    #: else in ``settings`` is read: session tokens and the like are never imported.
+    hive_contribution: bool | None = None
 
 
 def _tables(connection: sqlite3.Connection) -> set[str]:
@@ -152,6 +155,16 @@ def _positions(connection: sqlite3.Connection, report: FileReport, found: NewerA
         found.positions.append((portfolio, OpeningPosition(isin, quantity, unit, source, None, None, number)))
 
 
+def _hive_contribution(connection: sqlite3.Connection) -> bool | None:
+    try:
+        row = connection.execute("SELECT value FROM settings WHERE key = 'hive_contribution_enabled'").fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None or row[0] is None:
+        return None
+    return str(row[0]).strip().casefold() in {"1", "true", "yes", "on"}
+
+
 def read_newer_app(path: Path, report: FileReport) -> NewerApp:
     """Everything importable from one ``prism.db``, opened read-only."""
     found = NewerApp()
@@ -178,6 +191,8 @@ def read_newer_app(path: Path, report: FileReport) -> NewerApp:
                     found.entries.append(entry)
         if "positions" in tables:
             _positions(connection, report, found)
+        if "settings" in tables:
+            found.hive_contribution = _hive_contribution(connection)
     except sqlite3.Error as error:
         report.skip("file", f"cannot be read: {error}")
         return NewerApp()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from prism.analytics.market import MarketDataError, import_market_rows
 from prism.analytics.market_rules import prepare
@@ -32,6 +32,8 @@ from prism.imports.legacy.universe import AssetFacts, read_universe
 from prism.storage.catalog import ensure_device_account
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake
+from prism.storage.settings import put_setting
+from prism.storage.tables import settings
 
 __all__ = ["import_legacy"]
 
@@ -39,6 +41,7 @@ __all__ = ["import_legacy"]
 TRADES_SOURCE = "legacy:trades"
 CASH_SOURCE = "legacy:statement"
 DATABASE_SOURCE = "legacy:prism.db"
+HIVE_SETTING = "hive_contribution_enabled"
 
 
 class _DryRun(Exception):
@@ -136,6 +139,17 @@ def _stored_equal(lake: Lake, composition: Composition, prepared: pa.Table) -> b
     return _sorted_rows(stored.to_pylist()) == _sorted_rows(prepared.select(stored.column_names).to_pylist())
 
 
+def _hive_setting(connection: Connection, owner: uuid.UUID, file_report: FileReport, enabled: bool) -> None:
+    """The newer app's one user setting, unless the user already chose in Prism."""
+    c = settings.c
+    chosen = connection.scalar(select(c.key).where(c.owner_id == owner, c.key == HIVE_SETTING))
+    if chosen is not None:
+        file_report.unchanged += 1
+        return
+    put_setting(connection, owner, HIVE_SETTING, "bool", enabled)
+    file_report.imported += 1
+
+
 def _write_newer(
     connection: Connection, owner: uuid.UUID, file_report: FileReport, newer: NewerApp, as_of: dt.date
 ) -> None:
@@ -159,6 +173,8 @@ def _write_newer(
             source=DATABASE_SOURCE,
             key_prefix=f"position:{legacy_id}:",
         )
+    if newer.hive_contribution is not None:
+        _hive_setting(connection, owner, file_report, newer.hive_contribution)
     orphans = {number for number, _ in [*newer.entries, *newer.positions]} - set(newer.portfolios)
     for number in sorted(orphans):
         file_report.skip(f"portfolio {number}", "rows of a portfolio the database does not list")

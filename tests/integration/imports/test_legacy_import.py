@@ -19,6 +19,7 @@ from prism.storage.catalog import create_account, delete_asset, list_assets, lis
 from prism.storage.engine import Database
 from prism.storage.lake import ETF_HOLDINGS, Lake, open_lake
 from prism.storage.ledger import TransactionFilter, delete_transaction, list_transactions
+from prism.storage.settings import list_settings
 from tests.fixtures.legacy import (
     APPLE,
     ASML,
@@ -123,6 +124,9 @@ async def test_a_legacy_folder_imports_positions_assets_and_compositions_once(db
             (dt.date(2025, 6, 2), T.FEE, None, None, None, Decimal(1)),
             (AS_OF, T.DELIVERY_IN, microsoft, Decimal("0.3"), Decimal(350), None),
         ]
+        stored_settings = {setting.key: setting.value for setting in await db.read(list_settings, owner)}
+        assert stored_settings["hive_contribution_enabled"] is True
+        assert "tr_session_token" not in stored_settings
         assert "only euro portfolios" in "\n".join(files["app/prism.db"].notes)
 
         trades = files["data/statements/trades.csv"]

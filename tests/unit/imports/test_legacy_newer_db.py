@@ -36,6 +36,7 @@ def test_assets_portfolios_and_transactions_are_read_with_exact_numbers(tmp_path
         (1, MICROSOFT, Decimal("0.3"), Decimal("350.0"))
     ]
     assert report.unchanged == 1
+    assert found.hive_contribution is True
     skipped = "\n".join(report.notes)
     assert "in USD" in skipped
     assert ASML in skipped  # zero quantity
