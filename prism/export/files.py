@@ -156,15 +156,37 @@ def _check_names(spec: TableSpec, found: Sequence[str], where: str) -> None:
         )
 
 
-def _json_rows(spec: TableSpec, path: Path) -> Iterator[tuple[Any, ...]]:
-    raw = {c.name for c in spec.columns if c.kind == "json"}
+def _json_records(path: Path) -> Iterator[Any]:
+    """The row objects of a JSON table file.
+
+    The layout's own files (``[``, one row per line, ``]``) are read a line at a time,
+    so memory stays flat; any other valid JSON array is parsed whole.
+    """
+    with path.open("rb") as handle:
+        first, second = handle.readline(), handle.readline()
+        if first.strip() == b"[" and (second.strip() == b"]" or second.startswith(b"{")):
+            line = second
+            while line and line.strip() != b"]":
+                try:
+                    yield msgspec.json.decode(line.rstrip().removesuffix(b","))
+                except msgspec.DecodeError as error:
+                    raise ValidationError(f"{path.name} is not JSON: {error}", field="file") from None
+                line = handle.readline()
+            if not line or handle.read().strip():
+                raise ValidationError(f"{path.name} does not end its array where the layout does", field="file")
+            return
     try:
         document = msgspec.json.decode(path.read_bytes())
     except msgspec.DecodeError as error:
         raise ValidationError(f"{path.name} is not JSON: {error}", field="file") from None
     if not isinstance(document, list):
         raise ValidationError(f"{path.name} must hold a JSON array of rows", field="file")
-    for number, record in enumerate(document, start=1):
+    yield from document
+
+
+def _json_rows(spec: TableSpec, path: Path) -> Iterator[tuple[Any, ...]]:
+    raw = {c.name for c in spec.columns if c.kind == "json"}
+    for number, record in enumerate(_json_records(path), start=1):
         if not isinstance(record, dict):
             raise ValidationError(f"{path.name} row {number} is not an object", field="file")
         _check_names(spec, list(record), f"{path.name} row {number}")

@@ -116,3 +116,20 @@ async def test_a_folder_without_a_manifest_is_not_an_export(target: Database, tm
     (tmp_path / "manifest.json").write_text(json.dumps({"format": "prism-export", "version": 2}))
     with pytest.raises(ValidationError, match="version 2 is not supported"):
         await restore_export(target, tmp_path)
+
+
+async def test_json_files_written_by_another_program_restore_the_same(
+    source: tuple[Database, uuid.UUID], target: Database, tmp_path: Path
+) -> None:
+    db, owner = source
+    folder = (await export_account(db, owner, tmp_path / "out", "json")).folder
+    originals = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "manifest.json"}
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for table in manifest["tables"]:  # pretty-printed, as another program might write them
+        path = folder / table["file"]
+        path.write_text(json.dumps(json.loads(path.read_text()), indent=4, ensure_ascii=True))
+        table["sha256"] = file_sha256(path)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    await restore_export(target, folder)
+    again = (await export_account(target, owner, tmp_path / "again", "json")).folder
+    assert {p.name: p.read_bytes() for p in again.iterdir() if p.name != "manifest.json"} == originals
