@@ -132,7 +132,7 @@ def _restore(connection: Connection, manifest: ExportManifest, progress: Progres
             progress(spec.name, done, expected)
         counts[spec.name] = done
     if progress is not None:
-        progress("positions", 0, 1)
+        progress("(rebuilding the positions projection)", 0, 1)
     finish_restore(connection, owner_id, clock)
     return RestoreReport(owner_id, manifest.file_format, counts)
 
