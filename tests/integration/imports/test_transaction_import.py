@@ -133,3 +133,38 @@ async def test_another_owners_portfolio_is_not_found(db: Database) -> None:
     with pytest.raises(Exception, match="no portfolio") as caught:
         await import_transactions(db, owner, ImportRequest(data, "generic", theirs))
     assert getattr(caught.value, "field", None) == "portfolio_id"
+
+
+async def test_ghostfolio_tickers_find_or_create_one_asset(db: Database) -> None:
+    owner, portfolio = await _book(db)
+    export = (
+        b'{"activities": ['
+        b'{"id": "b1", "type": "BUY", "date": "2024-01-02", "symbol": "AAPL", "dataSource": "YAHOO",'
+        b' "quantity": 3, "unitPrice": 150.5, "fee": 0, "currency": "EUR"},'
+        b'{"id": "b2", "type": "SELL", "date": "2024-02-02", "symbol": "aapl", "dataSource": "YAHOO",'
+        b' "quantity": 1, "unitPrice": 160, "fee": 0.5, "currency": "EUR"}]}'
+    )
+    first = await import_transactions(db, owner, ImportRequest(export, "ghostfolio", portfolio))
+    again = await import_transactions(db, owner, ImportRequest(export, "ghostfolio", portfolio))
+    assert (first.imported, first.assets_created, again.already_imported) == (2, 1, 2)
+    (asset,) = await db.read(list_assets, owner)
+    assert (asset.ticker, asset.isin) == ("AAPL", None)
+    (holding,) = await db.read(read_holdings, owner, portfolio_id=portfolio)
+    assert holding.quantity == Decimal(2)
+
+
+async def test_a_german_portfolio_performance_export_gives_its_holdings(db: Database) -> None:
+    owner, portfolio = await _book(db)
+    export = (
+        "Datum;Typ;Wert;Buchungswährung;Bruttobetrag;Währung Bruttobetrag;Wechselkurs;Gebühren;Steuern;"
+        "Stück;ISIN;WKN;Ticker-Symbol;Wertpapiername;Notiz\r\n"
+        "2024-01-02T00:00;Einlage;20.000,00;EUR;;;;;;;;;;;\r\n"
+        f"2024-01-15T00:00;Kauf;-16.101,50;EUR;;;;1,50;;200;{WORLD};;;iShares Core MSCI World;\r\n"
+        f"2024-03-01T00:00;Verkauf;8.498,00;EUR;;;;2,00;;100;{WORLD};;;iShares Core MSCI World;\r\n"
+    ).encode()
+    report = await import_transactions(db, owner, ImportRequest(export, "portfolio-performance", portfolio))
+    assert report.imported == 3
+    (holding,) = await db.read(read_holdings, owner, portfolio_id=portfolio)
+    assert (holding.quantity, holding.cost_basis) == (Decimal(100), Decimal("8050.75"))
+    (cash,) = await db.read(read_cash, owner, portfolio_id=portfolio)
+    assert cash.balance == Decimal("12396.5")  # 20000 - 16101.50 + 8498
