@@ -139,6 +139,11 @@ class ColumnSpec:
         """The value's exported form (text, except integers and booleans); None stays None."""
         return None if value is None else _KINDS[self.kind][0](value)
 
+    @property
+    def writer(self) -> Callable[[Any], Any]:
+        """What :meth:`write` applies to a value that is not None (for loops over many rows)."""
+        return _KINDS[self.kind][0]
+
     def read(self, value: Any, where: str) -> Any:
         """The Python value of an exported form; a bad one is a :class:`ValidationError`."""
         if value is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select, type_coerce
 
 from prism.errors import NotFoundError, ValidationError
 from prism.export.files import file_sha256, open_writer
@@ -55,20 +55,60 @@ def count_rows(connection: Connection, owner_id: uuid.UUID) -> dict[str, int]:
     return counts
 
 
+def _uuid_from_stored(text: str) -> str:
+    if len(text) != 32:  # not SQLAlchemy's 32 hex digits: parse it
+        return str(uuid.UUID(text))
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".lower()
+
+
+def _timestamp_from_stored(text: str) -> str:
+    if len(text) != 26:  # not SQLAlchemy's "YYYY-MM-DD HH:MM:SS.ffffff": parse it
+        stamp = dt.datetime.fromisoformat(text)
+        return timestamp_text(stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC))
+    return f"{text[:10]}T{text[11:]}Z"
+
+
+_FROM_STORED = {"uuid": _uuid_from_stored, "timestamp": _timestamp_from_stored}
+
+
+def _stored_columns(spec: TableSpec, dialect: str) -> tuple[list[Any], list[Callable[[Any], Any]]]:
+    """The columns to select and each one's conversion to its exported form.
+
+    SQLite stores ids as 32 lowercase hex digits and UTC timestamps as text, both
+    nearly in their exported form: they are read as stored, without the round trip
+    through ``UUID`` and ``datetime`` objects that costs most of an export.
+    """
+    columns: list[Any] = []
+    writers: list[Callable[[Any], Any]] = []
+    for column in spec.columns:
+        stored = spec.table.c[column.name]
+        if dialect == "sqlite" and column.kind in _FROM_STORED:
+            columns.append(type_coerce(stored, String))
+            writers.append(_FROM_STORED[column.kind])
+        else:
+            columns.append(stored)
+            writers.append(column.writer)
+    return columns, writers
+
+
 def exported_rows(connection: Connection, owner_id: uuid.UUID, spec: TableSpec) -> Iterator[list[tuple[Any, ...]]]:
     """The owner's rows of one table in exported form and key order, in pages."""
     table = spec.table
-    query = select(*(table.c[name] for name in spec.names)).where(_owner_clause(spec, owner_id))
-    writers = [c.write for c in spec.columns]
+    columns, writers = _stored_columns(spec, connection.dialect.name)
+    query = select(*columns).where(_owner_clause(spec, owner_id))
+
+    def exported(row: Any) -> tuple[Any, ...]:
+        return tuple([None if v is None else w(v) for w, v in zip(writers, row, strict=True)])
+
     if spec.key == "key":
         # Settings are few; Python's code-point order is the same on every database.
         rows = sorted(connection.execute(query).all(), key=lambda row: row[0])
-        yield [tuple(w(v) for w, v in zip(writers, row, strict=True)) for row in rows]
+        yield [exported(row) for row in rows]
         return
     # A UUID's byte order (PostgreSQL) equals the order of its lowercase hex (SQLite).
     result = connection.execute(query.order_by(table.c.id).execution_options(yield_per=_PAGE))
     for page in result.partitions(_PAGE):
-        yield [tuple(w(v) for w, v in zip(writers, row, strict=True)) for row in page]
+        yield [exported(row) for row in page]
 
 
 def write_export(
