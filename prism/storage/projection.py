@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, and_, delete, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType, cash_effects
-from prism.domain.money import ZERO, canonical, canonical_value
+from prism.domain.money import CONTEXT, ZERO, canonical, canonical_value
 from prism.domain.positions import (
     Lot,
     Position,
@@ -167,7 +167,9 @@ def add_cash(
     for portfolio_id, currency, delta in effects:
         where = (c.owner_id == owner_id, c.portfolio_id == portfolio_id, c.currency == currency)
         found = connection.scalar(select(c.balance).where(*where))
-        balance = canonical_value((found or ZERO) + delta)
+        # In the ledger's 60-digit context: Python's default 28 digits made a maintained
+        # balance differ from a rebuilt one from the 29th digit on.
+        balance = canonical_value(CONTEXT.add(found or ZERO, delta))
         row = {"owner_id": owner_id, "portfolio_id": portfolio_id, "currency": currency, "balance": balance}
         upsert(connection, cash_balances, [row], ["owner_id", "portfolio_id", "currency"])
 
