@@ -6,10 +6,9 @@ else a hash of the row's normalised content (with the target portfolio) and an
 occurrence counter, so identical rows stay distinct but a second import of the same file,
 on this device or another, finds every id already stored and adds nothing.
 
-Rows are recorded in date order through :func:`prism.storage.ledger.record_transaction`
-(ledger rules, the positions projection and change capture included), each inside a
-savepoint so that a row the ledger refuses (a sell of more than is held) is reported
-with its line and column. A file with any bad row imports nothing unless
+Rows are recorded in bulk (:mod:`prism.storage.ledger_bulk`: the rules of a single
+write, change capture, one projection rebuild), and a row the ledger refuses (a sell of
+more than was held at its date) is reported with its line and column. A file with any bad row imports nothing unless
 ``skip_invalid``; a dry run does everything, then rolls back.
 """
 
@@ -33,7 +32,8 @@ from prism.imports.formats import FormatOptions, ImportFormat, ImportRow, RowNot
 from prism.imports.transaction_assets import AssetResolver
 from prism.storage.catalog import get_portfolio
 from prism.storage.engine import Database
-from prism.storage.ledger import EntryDetails, record_transaction
+from prism.storage.ledger import EntryDetails
+from prism.storage.ledger_bulk import BulkRowError, add_entries, begin_bulk, check_entry, finish_bulk
 from prism.storage.tables import transactions
 
 __all__ = [
@@ -92,6 +92,19 @@ class ImportRejectedError(ValidationError):
         self.problems = list(problems[:MAX_LISTED])
         self.total = len(problems)
         self.report = report
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    row: ImportRow
+    entry: LedgerEntry
+    details: EntryDetails
+
+
+#: Sells of more than was held are judged after the fold, one per pass; past this many
+#: the file is refused rather than folded again and again.
+_MAX_PASSES = 50
+_CHUNK = 10_000
 
 
 class _RollBack(Exception):
@@ -201,6 +214,79 @@ def _entry(
 _ASSET_FIELDS = {"asset_id": "isin"}
 
 
+def _problem(row: ImportRow, error: ValidationError | ConflictError) -> RowProblem:
+    column = getattr(error, "field", None) or ""
+    return RowProblem(row.where, row.column(_ASSET_FIELDS.get(column, column)), error.message)
+
+
+def _entries(
+    connection: Connection, owner_id: uuid.UUID, batch: _Batch, *, source: ImportFormat, base: str, report: ImportReport
+) -> list[_Pending]:
+    """The batch's new rows as entries, their assets found or created (bad rows reported)."""
+    stored = _stored_ids(connection, owner_id, batch.ids)
+    assets = AssetResolver(connection, owner_id, base)
+    pending: list[_Pending] = []
+    for row, ident, external in zip(batch.rows, batch.ids, batch.external_ids, strict=True):
+        if ident in stored:
+            report.already_imported += 1
+            continue
+        savepoint = connection.begin_nested()  # an asset created for a row that fails goes with it
+        try:
+            entry = _entry(row, ident, report.portfolio_id, base, assets.resolve(row))
+        except (ValidationError, ConflictError) as error:
+            savepoint.rollback()
+            assets.forget_pending()
+            report.problems.append(_problem(row, error))
+            continue
+        savepoint.commit()
+        report.assets_created += assets.keep_pending()
+        pending.append(_Pending(row, entry, EntryDetails(source.source, external, row.note)))
+    return pending
+
+
+def _record(
+    connection: Connection,
+    owner_id: uuid.UUID,
+    pending: list[_Pending],
+    report: ImportReport,
+    progress: Progress | None,
+) -> list[_Pending]:
+    """Record ``pending`` in bulk; the rows recorded (bad ones reported and left out).
+
+    Sells of more than was held are found only once everything is folded, one per
+    pass: a pass that finds one is undone and run again without it.
+    """
+    for _ in range(_MAX_PASSES):
+        savepoint = connection.begin_nested()
+        bulk = begin_bulk(connection, owner_id)
+        checked: list[_Pending] = []
+        for done, item in enumerate(pending, 1):
+            if progress is not None and (done % 2000 == 0 or done == len(pending)):
+                progress(done, len(pending))
+            try:
+                check_entry(bulk, item.entry)
+            except (ValidationError, ConflictError) as error:
+                report.problems.append(_problem(item.row, error))
+                continue
+            bulk.recorded[item.entry.id] = -1  # seen: a repeated id in the file is refused
+            checked.append(item)
+        bulk.recorded.clear()
+        for start in range(0, len(checked), _CHUNK):
+            chunk = checked[start : start + _CHUNK]
+            add_entries(connection, bulk, [(item.entry, item.details) for item in chunk], checked=True)
+        try:
+            finish_bulk(connection, bulk)
+        except BulkRowError as error:
+            savepoint.rollback()
+            report.problems.append(_problem(checked[error.row].row, error))
+            pending = [item for number, item in enumerate(checked) if number != error.row]
+            continue
+        savepoint.commit()
+        return checked
+    report.problems.append(RowProblem("file", "", f"more than {_MAX_PASSES} rows take out more than was held"))
+    return []
+
+
 def _write(
     connection: Connection,
     owner_id: uuid.UUID,
@@ -215,30 +301,11 @@ def _write(
         base = get_portfolio(connection, owner_id, request.portfolio_id).base_currency
     except NotFoundError:
         raise ValidationError(f"no portfolio {request.portfolio_id}", field="portfolio_id") from None
-    stored = _stored_ids(connection, owner_id, batch.ids)
-    assets = AssetResolver(connection, owner_id, base)
-    total = len(batch.rows)
-    for done, (row, ident, external) in enumerate(zip(batch.rows, batch.ids, batch.external_ids, strict=True), 1):
-        if progress is not None and (done % 200 == 0 or done == total):
-            progress(done, total)
-        if ident in stored:
-            report.already_imported += 1
-            continue
-        savepoint = connection.begin_nested()
-        try:
-            asset = assets.resolve(row)
-            entry = _entry(row, ident, request.portfolio_id, base, asset)
-            record_transaction(connection, owner_id, entry, EntryDetails(source.source, external, row.note))
-        except (ValidationError, ConflictError) as error:
-            savepoint.rollback()
-            assets.forget_pending()
-            column = getattr(error, "field", None) or ""
-            report.problems.append(RowProblem(row.where, row.column(_ASSET_FIELDS.get(column, column)), error.message))
-            continue
-        savepoint.commit()
-        report.assets_created += assets.keep_pending()
+    pending = _entries(connection, owner_id, batch, source=source, base=base, report=report)
+    for item in _record(connection, owner_id, pending, report, progress):
         report.imported += 1
-        report.by_type[row.type.value] = report.by_type.get(row.type.value, 0) + 1
+        kind = item.row.type.value
+        report.by_type[kind] = report.by_type.get(kind, 0) + 1
     _finish(report, request)
     return report
 

@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType, validate_entry
+from prism.domain.money import ZERO, canonical
+from prism.domain.replay import LedgerState
 from prism.errors import ConflictError, InsufficientHoldingsError, ValidationError
 from prism.storage.changes import capture_inserts
 from prism.storage.engine import lock_owner
-from prism.storage.entries import entry_values
+from prism.storage.entries import entry_values, load_entries
 from prism.storage.ledger import EntryDetails
 from prism.storage.projection import mark_stale, rebuild_stale
 from prism.storage.tables import assets, portfolios, positions, transactions
 
-__all__ = ["BulkRecording", "BulkRowError", "add_entries", "begin_bulk", "finish_bulk"]
+__all__ = ["BulkRecording", "BulkRowError", "add_entries", "begin_bulk", "check_entry", "finish_bulk"]
 
 _BATCH = 2000
 
@@ -88,7 +90,11 @@ def begin_bulk(connection: Connection, owner_id: uuid.UUID) -> BulkRecording:
     return BulkRecording(owner_id, bases, live, splits, _overdrafts(connection, owner_id))
 
 
-def _check(bulk: BulkRecording, entry: LedgerEntry) -> None:
+def check_entry(bulk: BulkRecording, entry: LedgerEntry) -> None:
+    """Judge one new entry by the rules of a single write (all but the oversell, judged
+    by :func:`finish_bulk`); raises :class:`ValidationError` or :class:`ConflictError`."""
+    if entry.id in bulk.recorded:
+        raise ConflictError(f"entry {entry.id} appears twice")
     if entry.portfolio_id not in bulk.bases:
         raise ValidationError(f"no portfolio {entry.portfolio_id}", field="portfolio_id")
     target = entry.target_portfolio_id
@@ -105,15 +111,23 @@ def _check(bulk: BulkRecording, entry: LedgerEntry) -> None:
         bulk.splits.add(key)
 
 
-def add_entries(connection: Connection, bulk: BulkRecording, chunk: Sequence[tuple[LedgerEntry, EntryDetails]]) -> None:
-    """Check and store ``chunk`` (new entries); :class:`BulkRowError` names a bad one."""
+def add_entries(
+    connection: Connection,
+    bulk: BulkRecording,
+    chunk: Sequence[tuple[LedgerEntry, EntryDetails]],
+    *,
+    checked: bool = False,
+) -> None:
+    """Check and store ``chunk`` (new entries); :class:`BulkRowError` names a bad one.
+
+    ``checked``: every entry of ``chunk`` has passed :func:`check_entry` against ``bulk``.
+    """
     rows = []
     for entry, details in chunk:
         number = len(bulk.recorded)
         try:
-            if entry.id in bulk.recorded:
-                raise ConflictError(f"entry {entry.id} appears twice")
-            _check(bulk, entry)
+            if not checked:
+                check_entry(bulk, entry)
         except ValidationError as error:
             raise BulkRowError(number, error) from None
         except ConflictError as error:
@@ -145,8 +159,27 @@ def finish_bulk(connection: Connection, bulk: BulkRecording) -> int:
     mark_stale(connection, bulk.owner_id)
     rebuild_stale(connection, bulk.owner_id)
     fresh = _overdrafts(connection, bulk.owner_id) - bulk.overdrafts_before
-    rows = sorted(bulk.recorded[uuid.UUID(ident)] for ident in fresh if uuid.UUID(ident) in bulk.recorded)
-    if rows:
-        error = InsufficientHoldingsError("takes out more than the portfolio held at its date", field="quantity")
-        raise BulkRowError(rows[0], error)
+    culprits = {uuid.UUID(ident) for ident in fresh} & bulk.recorded.keys()
+    if culprits:
+        first = min(culprits, key=bulk.recorded.__getitem__)
+        raise BulkRowError(bulk.recorded[first], _oversold(connection, bulk, first))
     return len(bulk.recorded)
+
+
+def _oversold(connection: Connection, bulk: BulkRecording, culprit: uuid.UUID) -> InsufficientHoldingsError:
+    """The error a single write of ``culprit`` would have raised: what was held before it."""
+    asset = connection.scalar(
+        select(transactions.c.asset_id).where(transactions.c.owner_id == bulk.owner_id, transactions.c.id == culprit)
+    )
+    state = LedgerState(bulk.bases)
+    for entry in load_entries(connection, bulk.owner_id, asset):
+        if entry.id == culprit:
+            held = state.positions.get((entry.portfolio_id, entry.asset_id)) if entry.asset_id else None
+            quantity = canonical(held.quantity if held is not None else ZERO)
+            return InsufficientHoldingsError(
+                f"cannot take out {canonical(entry.quantity or ZERO)} units: the portfolio holds "
+                f"{quantity} on {entry.date.isoformat()}",
+                field="quantity",
+            )
+        state.apply(entry)
+    return InsufficientHoldingsError("takes out more than the portfolio held at its date", field="quantity")
