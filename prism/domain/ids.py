@@ -21,6 +21,7 @@ __all__ = [
     "new_id",
     "tag_id",
     "tagging_id",
+    "ticker_asset_id",
 ]
 
 
@@ -69,3 +70,12 @@ class EntryClock:
         with self._lock:
             self._last = max(self._last + 1, wall)
             return self._last
+
+
+def ticker_asset_id(owner_id: uuid.UUID, ticker: str) -> uuid.UUID:
+    """The id of an asset known only by ``ticker`` (no ISIN) in ``owner_id``'s account.
+
+    Deterministic like :func:`asset_id`, so two devices importing the same tracker file
+    before they sync create one asset, not two.
+    """
+    return uuid.uuid5(owner_id, f"asset-ticker:{ticker.strip().upper()}")

@@ -14,19 +14,15 @@ import uuid
 from sqlalchemy import Connection
 
 from prism.domain.ids import asset_id as asset_id_for
+from prism.domain.ids import ticker_asset_id
 from prism.domain.isin import parse_isin
 from prism.errors import NotFoundError
 from prism.imports.formats import ImportRow
 from prism.storage.catalog import Asset, AssetKind, get_asset, list_assets, new_asset, save_asset
 
-__all__ = ["AssetResolver", "ticker_asset_id"]
+__all__ = ["AssetResolver"]
 
 Found = tuple[uuid.UUID, str]
-
-
-def ticker_asset_id(owner_id: uuid.UUID, ticker: str) -> uuid.UUID:
-    """The id of an asset known only by ``ticker`` in ``owner_id``'s account."""
-    return uuid.uuid5(owner_id, f"asset-ticker:{ticker.strip().upper()}")
 
 
 class AssetResolver:
