@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import uvicorn
 from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 
 @contextmanager
@@ -32,3 +33,10 @@ def served_app(app: Litestar) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+async def sign_up(client: AsyncTestClient, email: str) -> dict[str, str]:  # type: ignore[type-arg]
+    """Sign an account up on a hosted app; the headers that act as it."""
+    response = await client.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}

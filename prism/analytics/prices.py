@@ -48,7 +48,7 @@ def closes_as_of(lake: Lake, isins: Iterable[str], on: dt.date) -> dict[str, Clo
     if not wanted:
         return {}
     manifest = lake.manifest(PRICES)
-    key = ("closes", lake.settings.url, version_of(manifest), wanted, on)
+    key = ("closes", version_of(manifest), wanted, on)
     return dict(lake.remember(key, lambda: _closes(lake, manifest, wanted, on)))
 
 
@@ -64,7 +64,7 @@ def _closes(lake: Lake, manifest: Manifest, wanted: tuple[str, ...], on: dt.date
 
 def _pairs(lake: Lake, currencies: set[str], end: dt.date) -> dict[str, list[tuple[dt.date, Decimal]]]:
     manifest = lake.manifest(FX)
-    key = ("pairs", lake.settings.url, version_of(manifest), tuple(sorted(currencies)), end)
+    key = ("pairs", version_of(manifest), tuple(sorted(currencies)), end)
     return lake.remember(key, lambda: _read_pairs(lake, manifest, currencies, end))
 
 

@@ -30,3 +30,11 @@ def served(database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     config = load_settings({}, data_dir=tmp_path, database_url=database_url)
     with served_app(create_app(config)) as url:
         yield url, config.token_path.read_text().strip()
+
+
+@pytest.fixture
+async def hosted(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A client for a fresh hosted app (accounts sign up; no token yet)."""
+    settings = load_settings({}, data_dir=tmp_path, database_url=database_url, mode="hosted")
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 
-from prism.api import create_app
-from prism.config import DatabaseSettings, load_settings
+from prism.config import DatabaseSettings
 from prism.export.layout import EXPORT_TABLES
 from prism.export.write import export_account
 from prism.storage.engine import open_database
+from tests.serving import sign_up
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -74,22 +72,9 @@ async def test_the_export_holds_every_table_exactly(client: Client, database_url
         assert document["tables"][spec.name] == json.loads((folder / f"{spec.name}.json").read_text()), spec.name
 
 
-@pytest.fixture
-async def hosted(database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = load_settings({}, data_dir=tmp_path, database_url=database_url, mode="hosted")
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield client
-
-
-async def _account(client: Client, email: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def test_an_export_never_holds_another_accounts_data(hosted: Client) -> None:
-    alice = await _account(hosted, "alice@example.org")
-    bob = await _account(hosted, "bob@example.org")
+    alice = await sign_up(hosted, "alice@example.org")
+    bob = await sign_up(hosted, "bob@example.org")
     alices = await _fill(hosted, alice, "Alice")
     bobs = await _fill(hosted, bob, "Bob")
     assert (await hosted.get("/api/v1/export")).status_code == 401

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from litestar.testing import AsyncTestClient
 
-from prism.api import create_app
 from prism.api.state import api_state
-from prism.config import DatabaseSettings, load_settings
+from prism.config import DatabaseSettings
 from prism.storage.alert_events import AlertEvent, record_alert_events
 from prism.storage.engine import open_database
 from prism.storage.lake import ETF_HOLDINGS, PRICES, write_rows
+from tests.serving import sign_up
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 FUND, STOCK = "IE00B4L5Y983", "US0378331005"
@@ -146,22 +144,9 @@ async def test_alerts_are_listed_newest_first_a_page_at_a_time(client: Client, d
     assert (await client.get("/api/v1/alerts", params={"cursor": "nonsense"})).json()["errors"][0]["field"] == "cursor"
 
 
-@pytest.fixture
-async def hosted(database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = load_settings({}, data_dir=tmp_path, database_url=database_url, mode="hosted")
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield client
-
-
-async def _account(client: Client, email: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def test_another_accounts_portfolio_is_404_and_its_holdings_stay_out(hosted: Client) -> None:
-    alice = await _account(hosted, "alice@example.org")
-    mallory = await _account(hosted, "mallory@example.org")
+    alice = await sign_up(hosted, "alice@example.org")
+    mallory = await sign_up(hosted, "mallory@example.org")
     portfolio = await _fund_portfolio(hosted, alice)
     for path in ("exposure", "exposure/overlap"):
         response = await hosted.get(f"/api/v1/portfolios/{portfolio}/{path}", headers=mallory)

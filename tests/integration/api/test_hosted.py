@@ -12,35 +12,19 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from prism.api import create_app
 from prism.api.routes.identity import WINDOW_SECONDS
-from prism.config import load_settings
+from tests.serving import sign_up
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
 
-@pytest.fixture
-async def hosted(database_url: str, tmp_path: Path) -> AsyncIterator[Client]:
-    settings = load_settings({}, data_dir=tmp_path, database_url=database_url, mode="hosted")
-    async with AsyncTestClient(create_app(settings)) as client:
-        yield client
-
-
-async def _account(client: Client, email: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def test_sign_up_sign_in_and_tokens(hosted: Client) -> None:
-    me = await _account(hosted, "Me@Example.org")
+    me = await sign_up(hosted, "Me@Example.org")
     assert (await hosted.get("/api/v1/portfolios", headers=me)).status_code == 200
     assert (await hosted.get("/api/v1/portfolios")).status_code == 401
     again = await hosted.post("/api/v1/auth/signup", json={"email": "me@example.org", "password": "another password"})
@@ -57,7 +41,7 @@ async def test_sign_up_sign_in_and_tokens(hosted: Client) -> None:
 
 
 async def test_sign_in_attempts_are_limited(hosted: Client) -> None:
-    await _account(hosted, "target@example.org")
+    await sign_up(hosted, "target@example.org")
     # Counters live in fixed windows; start well inside one so all attempts share it.
     into_window = time.time() % WINDOW_SECONDS
     if into_window > WINDOW_SECONDS - 20:
@@ -184,8 +168,8 @@ async def _snapshot(client: Client, headers: dict[str, str], ids: dict[str, str]
 
 
 async def test_tenant_walk_every_route_refuses_another_accounts_ids(hosted: Client) -> None:
-    alice = await _account(hosted, "alice@example.org")
-    mallory = await _account(hosted, "mallory@example.org")
+    alice = await sign_up(hosted, "alice@example.org")
+    mallory = await sign_up(hosted, "mallory@example.org")
     ids = await _populate(hosted, alice)
     before = await _snapshot(hosted, alice, ids)
     bodies = _bodies(ids)
