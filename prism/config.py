@@ -30,6 +30,17 @@ variable                        meaning (default)
 ``PRISM_LAKE_S3_ACCESS_KEY_ID``, ``PRISM_LAKE_S3_SECRET_ACCESS_KEY``
                                 credentials for the lake's bucket (none: boto3's chain)
 ``PRISM_LAKE_MEMORY_MB``        DuckDB's memory limit (``400``)
+``PRISM_BACKUP_REPOSITORY``     where backups go: a folder, ``s3://bucket/prefix``, or
+                                ``relay`` (the sync relay's backup routes) (none)
+``PRISM_BACKUP_S3_ENDPOINT``, ``PRISM_BACKUP_S3_REGION``,
+``PRISM_BACKUP_S3_ACCESS_KEY_ID``, ``PRISM_BACKUP_S3_SECRET_ACCESS_KEY``
+                                the backup bucket's endpoint and credentials
+``PRISM_BACKUP_PASSPHRASE``     a stand-alone repository's passphrase (none: the
+                                repository key is wrapped by the account data key)
+``PRISM_BACKUP_INTERVAL``       seconds between scheduled backups after changes,
+                                ``0`` for none (``3600``)
+``PRISM_HIVE_URL``              the hive a device resolves ISINs against (none)
+``PRISM_HIVE_CONTRIBUTE``       send contributions to the hive (``false``: opt-in)
 =============================  =====================================================
 """
 
@@ -45,7 +56,9 @@ import msgspec
 from prism.errors import ValidationError
 
 __all__ = [
+    "BackupSettings",
     "DatabaseSettings",
+    "HiveSettings",
     "LakeSettings",
     "ServerSettings",
     "Settings",
@@ -121,6 +134,28 @@ class LakeSettings(msgspec.Struct, frozen=True, kw_only=True):
         return f"LakeSettings(url={self.url!r}, s3_endpoint={self.s3_endpoint!r})"
 
 
+class BackupSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where encrypted backups go and how often ``prism serve`` takes one."""
+
+    repository: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    passphrase: str | None = None
+    interval_seconds: int = 3600
+
+    def __repr__(self) -> str:  # never print the passphrase or the secret key
+        return f"BackupSettings(repository={self.repository!r}, interval_seconds={self.interval_seconds})"
+
+
+class HiveSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Which hive a device resolves ISINs against, and whether it contributes (opt-in)."""
+
+    url: str | None = None
+    contribute: bool = False
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of one Prism process."""
 
@@ -129,6 +164,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     server: ServerSettings = ServerSettings()
     sync: SyncSettings = SyncSettings()
     lake: LakeSettings | None = None
+    backup: BackupSettings = BackupSettings()
+    hive: HiveSettings = HiveSettings()
 
     @property
     def lake_settings(self) -> LakeSettings:
@@ -222,6 +259,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "s3_secret_access_key": env.get("PRISM_LAKE_S3_SECRET_ACCESS_KEY") or None,
         "memory_mb": _integer(env, "PRISM_LAKE_MEMORY_MB", 400),
     }
+    backup_fields: dict[str, Any] = {
+        "repository": overrides.pop("backup_repository", None) or env.get("PRISM_BACKUP_REPOSITORY") or None,
+        "s3_endpoint": env.get("PRISM_BACKUP_S3_ENDPOINT") or None,
+        "s3_region": env.get("PRISM_BACKUP_S3_REGION") or "us-east-1",
+        "s3_access_key_id": env.get("PRISM_BACKUP_S3_ACCESS_KEY_ID") or None,
+        "s3_secret_access_key": env.get("PRISM_BACKUP_S3_SECRET_ACCESS_KEY") or None,
+        "passphrase": env.get("PRISM_BACKUP_PASSPHRASE") or None,
+        "interval_seconds": _integer(env, "PRISM_BACKUP_INTERVAL", 3600),
+    }
+    hive_fields: dict[str, Any] = {
+        "url": env.get("PRISM_HIVE_URL") or None,
+        "contribute": _boolean(env, "PRISM_HIVE_CONTRIBUTE"),
+    }
     for name in ("mode", "host", "port"):
         if overrides.get(name) is not None:
             server_fields[name] = overrides.pop(name)
@@ -231,9 +281,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         server = msgspec.convert(server_fields, ServerSettings)
         sync = msgspec.convert(sync_fields, SyncSettings)
         lake = msgspec.convert(lake_fields, LakeSettings)
+        backup = msgspec.convert(backup_fields, BackupSettings)
+        hive = msgspec.convert(hive_fields, HiveSettings)
     except msgspec.ValidationError as error:
         raise ValidationError(str(error), field=_setting_of(str(error))) from None
-    return Settings(data_dir=data_dir, database=database, server=server, sync=sync, lake=lake)
+    return Settings(data_dir=data_dir, database=database, server=server, sync=sync, lake=lake, backup=backup, hive=hive)
 
 
 def _setting_of(message: str) -> str:
