@@ -17,6 +17,7 @@ from prism.api.problems import exception_handlers
 from prism.api.routes.analytics import ANALYTICS_ROUTES
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
 from prism.api.routes.assets import AssetController
+from prism.api.routes.backup import BACKUP_ROUTES
 from prism.api.routes.export import EXPORT_ROUTES
 from prism.api.routes.exposure import EXPOSURE_ROUTES
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
@@ -57,6 +58,7 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *EXPOSURE_ROUTES,
     *IMPORTS_ROUTES,
     *EXPORT_ROUTES,
+    *BACKUP_ROUTES,
 ]
 
 RELAY_ROUTES: list[ControllerRouterHandler] = [

@@ -77,7 +77,10 @@ async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
         "/api/v1/settings/ui.secret", json={"type": "string", "value": "s3cret"}, headers=headers
     )
     assert response.status_code == 200
+    blob = await client.put("/api/v1/backup/blobs/keys/alice-secret", content=b"sealed", headers=headers)
+    assert blob.status_code == 204
     return {
+        "name": "keys/alice-secret",
         "portfolio_id": portfolio["id"],
         "asset_id": asset["id"],
         "transaction_id": transaction["id"],
@@ -133,6 +136,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
             "portfolio_id": ids["portfolio_id"],
             "content": "date,type,amount,currency\n2024-02-01,deposit,1,EUR\n",
         },
+        # A blob's body is opaque bytes: any body will do.
+        ("put", "/api/v1/backup/blobs/{name}"): {"sealed": "walker"},
         ("post", "/api/v1/market/etf-holdings"): {
             "rows": [{"fund_isin": "IE00B4L5Y983", "as_of": "2024-02-01", "constituent_name": "All", "weight": "1"}]
         },
@@ -149,6 +154,10 @@ OWN_DATA = {
     # The walker's own export holds the setting it wrote and deleted above, as a tombstone;
     # tests/integration/api/test_export_api.py checks that exports never cross accounts.
     ("get", "/api/v1/export"),
+    # Backup blobs are named by the account's own repository: the walker's put and delete
+    # act on its own blob of that name; the snapshot checks the first account's blob.
+    ("put", "/api/v1/backup/blobs/{name}"),
+    ("delete", "/api/v1/backup/blobs/{name}"),
 }
 
 
@@ -163,8 +172,11 @@ async def _snapshot(client: Client, headers: dict[str, str], ids: dict[str, str]
         "/api/v1/alert-rules",
         "/api/v1/settings",
         "/api/v1/holdings",
+        "/api/v1/backup/blobs",
     ]
-    return [(await client.get(path, headers=headers)).json() for path in paths]
+    found = [(await client.get(path, headers=headers)).json() for path in paths]
+    blob = await client.get(f"/api/v1/backup/blobs/{ids['name']}", headers=headers)
+    return [*found, blob.status_code, blob.content]
 
 
 async def test_tenant_walk_every_route_refuses_another_accounts_ids(hosted: Client) -> None:
