@@ -15,8 +15,12 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PrismError",
+    "RepositoryDamagedError",
+    "RepositoryError",
+    "RepositoryLockedError",
     "StorageError",
     "ValidationError",
+    "WrongKeyError",
 ]
 
 
@@ -78,6 +82,30 @@ class MigrationError(StorageError):
     """A schema upgrade or downgrade failed; the database was left as it was."""
 
     code = "migration-error"
+
+
+class RepositoryError(StorageError):
+    """A backup repository cannot be used (unreadable, unknown format, not initialised)."""
+
+    code = "repository-error"
+
+
+class RepositoryDamagedError(RepositoryError):
+    """A backup repository's blob failed a check; the message names the blob and chunk."""
+
+    code = "repository-damaged"
+
+
+class RepositoryLockedError(ConflictError):
+    """Another process holds a conflicting lock on the backup repository."""
+
+    code = "repository-locked"
+
+
+class WrongKeyError(PermissionDeniedError):
+    """No key file of the backup repository opens with the given passphrase or account key."""
+
+    code = "wrong-key"
 
 
 class ChangeSetRejectedError(PrismError):

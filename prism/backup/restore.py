@@ -1,0 +1,156 @@
+"""``backup restore``: a snapshot's files, byte for byte, or no file at all.
+
+Each pack is downloaded once and gives every chunk the snapshot needs from it; each chunk
+is opened with its id as associated data and re-hashed to that id. Files are written under
+temporary names, checked against the manifest's SHA-256, flushed, and only then renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+import msgspec
+
+from prism.backup.index import ChunkPlace, load_index, pack_ids
+from prism.backup.keys import KeySource, Repository, open_repository
+from prism.backup.packs import pack_name
+from prism.backup.sealing import open_chunk
+from prism.backup.snapshots import FileEntry, load_manifest, resolve_snapshot
+from prism.backup.stores import BlobStore
+from prism.errors import ConflictError, NotFoundError, RepositoryDamagedError, StorageError
+
+__all__ = ["RestoreSummary", "restore_snapshot"]
+
+
+class RestoreSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """What a restore wrote."""
+
+    snapshot_id: str
+    short_id: str
+    target_dir: str
+    database_path: str | None
+    files: int
+    total_bytes: int
+    seconds: float
+
+
+def _target(root: Path, relative: str) -> Path:
+    parts = PurePosixPath(relative).parts
+    if not parts or relative.startswith("/") or any(p in {"", ".", ".."} for p in parts):
+        raise RepositoryDamagedError(f"the snapshot names an unsafe path {relative!r}")
+    return root.joinpath(*parts)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while piece := file.read(1 << 20):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def restore_snapshot(
+    store: BlobStore,
+    key_source: KeySource,
+    snapshot_id: str,
+    target_dir: Path,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RestoreSummary:
+    """Write the files of snapshot ``snapshot_id`` (a unique id prefix) under ``target_dir``."""
+    started = time.monotonic()
+    repository = open_repository(store, key_source)
+    full_id = resolve_snapshot(store, snapshot_id)
+    manifest = load_manifest(repository, full_id)
+    index = load_index(repository)
+    needed = {chunk for entry in manifest.files for chunk in entry.chunks}
+    if needed - index.chunks.keys():  # a damaged index: the packs' own headers may still tell
+        index.rediscover(repository, pack_ids(repository))
+    for entry in manifest.files:
+        for chunk in entry.chunks:
+            if chunk not in index.chunks:
+                raise RepositoryDamagedError(
+                    f"snapshot {full_id[:8]} needs chunk {chunk.hex()} of {entry.path}, which no pack holds"
+                )
+    root = target_dir.expanduser().absolute()
+    targets = [_target(root, entry.path) for entry in manifest.files]
+    if existing := [str(path) for path in targets if path.exists()]:
+        raise ConflictError(f"restore would overwrite {existing[0]}: restore into an empty folder (--to)")
+    token = secrets.token_hex(4)
+    temporaries = [path.with_name(f".{path.name}.restoring-{token}") for path in targets]
+    try:
+        _write_all(repository, manifest.files, temporaries, index.chunks, full_id, progress=progress)
+        for entry, temporary in zip(manifest.files, temporaries, strict=True):
+            if _sha256_of(temporary) != entry.sha256:
+                raise RepositoryDamagedError(f"{entry.path} of snapshot {full_id[:8]} does not match its hash")
+        for temporary, path in zip(temporaries, targets, strict=True):
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+    database = next((str(t) for e, t in zip(manifest.files, targets, strict=True) if e.kind == "database"), None)
+    return RestoreSummary(
+        snapshot_id=full_id,
+        short_id=full_id[:8],
+        target_dir=str(root),
+        database_path=database,
+        files=len(targets),
+        total_bytes=sum(entry.size for entry in manifest.files),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _write_all(
+    repository: Repository,
+    files: list[FileEntry],
+    temporaries: list[Path],
+    places: dict[bytes, ChunkPlace],
+    snapshot_id: str,
+    *,
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
+    # pack -> chunk -> every (file, offset) it fills: each pack is read once.
+    plan: dict[str, dict[bytes, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for number, entry in enumerate(files):
+        for position, chunk in enumerate(entry.chunks):
+            plan[places[chunk].pack_id][chunk].append((number, position * entry.chunk_size))
+    for entry, temporary in zip(files, temporaries, strict=True):
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("wb") as file:
+            file.truncate(entry.size)
+    total = sum(entry.size for entry in files)
+    done = 0
+    for pack_id in sorted(plan):
+        try:
+            data = repository.store.get(pack_name(pack_id))
+        except NotFoundError:
+            raise RepositoryDamagedError(f"pack {pack_id} is missing (snapshot {snapshot_id[:8]} needs it)") from None
+        for chunk, targets in plan[pack_id].items():
+            place = places[chunk]
+            blob = data[place.entry.offset : place.entry.offset + place.entry.length]
+            plain = open_chunk(repository.keyring, chunk, blob, place.generation, f"pack {pack_id}")
+            for number, offset in targets:
+                _write_at(temporaries[number], offset, plain)
+                done += len(plain)
+        if progress is not None:
+            progress("restoring", done, total)
+    for temporary in temporaries:
+        descriptor = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _write_at(path: Path, offset: int, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY)
+    try:
+        if os.pwrite(descriptor, data, offset) != len(data):
+            raise StorageError(f"short write to {path}")
+    finally:
+        os.close(descriptor)

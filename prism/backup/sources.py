@@ -1,0 +1,76 @@
+"""What a backup reads: a consistent image of the SQLite database, and the lake's files.
+
+The database is copied with SQLite's online backup API into a temporary file beside it,
+so the copy is consistent while the app keeps writing, and is then cut into page-aligned
+chunks. Lake files are immutable and are cut into large fixed chunks (whole-file dedup).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from prism.errors import NotFoundError, StorageError, ValidationError
+
+__all__ = ["database_image", "lake_files", "page_size", "read_pieces"]
+
+
+def page_size(path: Path) -> int:
+    """The page size in a SQLite file's header (bytes 16-17; 1 means 65536)."""
+    with path.open("rb") as file:
+        header = file.read(100)
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        raise ValidationError(f"{path} is not a SQLite database", field="database")
+    size = int.from_bytes(header[16:18], "big")
+    return 65536 if size == 1 else size
+
+
+@contextmanager
+def database_image(database_path: Path) -> Iterator[Path]:
+    """A consistent copy of the database in a temporary file beside it, removed afterwards."""
+    if not database_path.is_file():
+        raise NotFoundError(f"there is no database at {database_path}")
+    image = database_path.with_name(f".{database_path.name}.backup-{secrets.token_hex(4)}")
+    try:
+        source = sqlite3.connect(f"file:{database_path}?mode=ro", uri=True)
+        try:
+            target = sqlite3.connect(image)
+            try:
+                # One step: the copy holds a read transaction, so it is one consistent state.
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        yield image
+    except sqlite3.Error as error:
+        raise StorageError(f"cannot copy the database {database_path} for a backup: {error}") from None
+    finally:
+        for leftover in (image, image.with_name(image.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def lake_files(lake_root: Path) -> list[tuple[str, Path]]:
+    """``(relative path, file)`` of every lake file, manifests first.
+
+    Manifests first: every data file a captured manifest lists then still exists (the lake
+    deletes a retired file only after a grace period), so the snapshot is a consistent lake.
+    """
+    if not lake_root.is_dir():
+        return []
+    found = [
+        (path.relative_to(lake_root).as_posix(), path)
+        for path in lake_root.rglob("*")
+        if path.is_file() and not path.name.startswith(".tmp-")
+    ]
+    return sorted(found, key=lambda pair: (not pair[0].endswith("_manifest.json"), pair[0]))
+
+
+def read_pieces(path: Path, size: int) -> Iterator[bytes]:
+    """The file in pieces of ``size`` bytes (the last may be shorter; an empty file gives none)."""
+    with path.open("rb") as file:
+        while piece := file.read(size):
+            yield piece
