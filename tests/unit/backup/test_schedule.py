@@ -57,7 +57,8 @@ def test_a_backup_is_skipped_when_nothing_changed(tmp_path: Path) -> None:
     assert take_backup(settings, only_if_changed=True) is None
     _database(settings, rows=1)
     again = take_backup(settings, only_if_changed=True)
-    assert again is not None and again.snapshot_id != first.snapshot_id
+    assert again is not None
+    assert again.snapshot_id != first.snapshot_id
     assert len(list_snapshots(FolderStore(tmp_path / "repository"), "correct horse")) == 2
 
 
@@ -88,7 +89,8 @@ def test_the_status_is_kept_in_the_data_folder(tmp_path: Path) -> None:
     assert restarted.last_success_at == summary.time
     assert restarted.last_error is None
     due = next_run(settings, restarted)
-    assert due is not None and restarted.last_attempt_at is not None
+    assert due is not None
+    assert restarted.last_attempt_at is not None
     assert (due - restarted.last_attempt_at).total_seconds() == 3600
     assert (settings.data_dir / STATE_NAME).exists()
 
@@ -101,7 +103,8 @@ def test_a_failure_is_recorded_and_cleared_by_the_next_good_backup(tmp_path: Pat
     with pytest.raises(WrongKeyError):
         take_backup(wrong)
     failed = read_status(wrong)
-    assert failed.last_error is not None and failed.last_error_at is not None
+    assert failed.last_error is not None
+    assert failed.last_error_at is not None
     assert failed.last_success_at is not None  # the last good one is still known
     assert take_backup(_settings(tmp_path), only_if_changed=True) is not None
     assert read_status(wrong).last_error is None
