@@ -17,6 +17,7 @@ import msgspec
 
 from prism.analytics.snapshots import refresh_snapshots
 from prism.api.auth import ensure_device_token, rotate_device_token
+from prism.cli.backup import backup
 from prism.cli.devices import devices
 from prism.cli.export import export
 from prism.cli.imports import import_group
@@ -362,6 +363,7 @@ main.add_command(market)
 main.add_command(import_group)
 main.add_command(report)
 main.add_command(export)
+main.add_command(backup)
 
 if __name__ == "__main__":
     main()
