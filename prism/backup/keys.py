@@ -133,6 +133,7 @@ def init_repository(
     key_source: KeySource,
     *,
     db_chunk_size: int = 32 * 1024,
+    pack_size: int = 16 * 1024 * 1024,
     kdf_ops: int = 3,
     kdf_mem_kib: int = 64 * 1024,
 ) -> RepositoryConfig:
@@ -141,7 +142,9 @@ def init_repository(
         raise ConflictError(f"{store!r} already holds a backup repository")
     if db_chunk_size & (db_chunk_size - 1) or not 4096 <= db_chunk_size <= 65536:
         raise ValidationError("must be a power of two from 4096 to 65536", field="db_chunk_size")
-    config = RepositoryConfig(id=secrets.token_hex(16), db_chunk_size=db_chunk_size)
+    if not 64 * 1024 <= pack_size <= 128 * 1024 * 1024:
+        raise ValidationError("must be from 64 KiB to 128 MiB", field="pack_size")
+    config = RepositoryConfig(id=secrets.token_hex(16), db_chunk_size=db_chunk_size, pack_size=pack_size)
     keyring = Keyring(id_key=nacl.utils.random(32), keys={1: nacl.utils.random(32)}, current=1)
     # The key file first: a config without a key file would be a repository nobody can open.
     _write_key_file(store, config, keyring, key_source, kdf_ops=kdf_ops, kdf_mem_kib=kdf_mem_kib)
