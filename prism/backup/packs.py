@@ -18,7 +18,7 @@ from prism.backup.keys import Repository
 from prism.backup.sealing import PACK_MAGIC, open_header, seal_header
 from prism.errors import RepositoryDamagedError
 
-__all__ = ["PackEntry", "PackRecord", "PackWriter", "pack_name", "parse_pack"]
+__all__ = ["PackEntry", "PackRecord", "PackWriter", "pack_name", "parse_pack", "read_header"]
 
 _PREFIX = len(PACK_MAGIC) + 4
 
@@ -100,9 +100,14 @@ class PackWriter:
 
 def parse_pack(repository: Repository, pack_id: str, data: bytes) -> PackRecord:
     """The record of a downloaded pack, after checking its bytes against its name and header."""
-    where = f"pack {pack_id}"
     if hashlib.sha256(data).hexdigest() != pack_id:
-        raise RepositoryDamagedError(f"{where} does not match its name: altered or truncated")
+        raise RepositoryDamagedError(f"pack {pack_id} does not match its name: altered or truncated")
+    return read_header(repository, pack_id, data)
+
+
+def read_header(repository: Repository, pack_id: str, data: bytes) -> PackRecord:
+    """The record a pack's own header gives (its bytes are not checked against its name)."""
+    where = f"pack {pack_id}"
     if len(data) < _PREFIX + 4 or not data.startswith(PACK_MAGIC):
         raise RepositoryDamagedError(f"{where} is not a Prism pack")
     (generation,) = struct.unpack_from("<I", data, len(PACK_MAGIC))

@@ -8,6 +8,7 @@ with its id and hashes back to it. A wrong key is an error, not damage.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -18,7 +19,7 @@ import msgspec
 
 from prism.backup.index import load_index, pack_ids
 from prism.backup.keys import KeySource, Repository, open_repository
-from prism.backup.packs import PackRecord, pack_name, parse_pack
+from prism.backup.packs import PackRecord, pack_name, read_header
 from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import load_manifest, snapshot_ids
 from prism.backup.stores import BlobStore
@@ -80,22 +81,28 @@ class _Check:
 
     def pack(self, record: PackRecord) -> tuple[int, int]:
         where = f"pack {record.id}"
+        everything = [entry.chunk_id for entry in record.chunks]
         try:
             data = self.repository.store.get(pack_name(record.id))
-            found = parse_pack(self.repository, record.id, data)
-        except (NotFoundError, RepositoryDamagedError) as error:
-            detail = "is missing" if isinstance(error, NotFoundError) else error.message
-            self.note("pack", record.id, detail, [entry.chunk_id for entry in record.chunks])
+        except NotFoundError:
+            self.note("pack", record.id, "is missing", everything)
             return 0, 0
-        if {(e.chunk_id, e.offset, e.length) for e in found.chunks} != {
-            (e.chunk_id, e.offset, e.length) for e in record.chunks
-        }:
-            self.note("pack", record.id, "its header disagrees with the index", [e.chunk_id for e in record.chunks])
+        if hashlib.sha256(data).hexdigest() != record.id:
+            self.note("pack", record.id, "does not match its name: altered or truncated", everything)
+        try:
+            found = read_header(self.repository, record.id, data)
+        except RepositoryDamagedError as error:
+            self.note("pack", record.id, error.message, everything)
+        else:
+            if {(e.chunk_id, e.offset, e.length) for e in found.chunks} != {
+                (e.chunk_id, e.offset, e.length) for e in record.chunks
+            }:
+                self.note("pack", record.id, "its header disagrees with the index", everything)
         checked = 0
-        for entry in found.chunks:
+        for entry in record.chunks:  # where the index says each chunk is
             blob = data[entry.offset : entry.offset + entry.length]
             try:
-                plain = open_chunk(self.repository.keyring, entry.chunk_id, blob, found.generation, where)
+                plain = open_chunk(self.repository.keyring, entry.chunk_id, blob, record.generation, where)
                 if len(plain) != entry.plain_length:
                     raise RepositoryDamagedError(f"chunk {entry.chunk_id.hex()} in {where} has the wrong length")
             except RepositoryDamagedError as error:
