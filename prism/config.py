@@ -41,6 +41,7 @@ variable                        meaning (default)
                                 ``0`` for none (``3600``)
 ``PRISM_HIVE_URL``              the hive a device resolves ISINs against (none)
 ``PRISM_HIVE_CONTRIBUTE``       send contributions to the hive (``false``: opt-in)
+``PRISM_HIVE_TOKEN``            the bearer token a device presents to that hive (none)
 =============================  =====================================================
 """
 
@@ -154,6 +155,10 @@ class HiveSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     url: str | None = None
     contribute: bool = False
+    token: str | None = None
+
+    def __repr__(self) -> str:  # never print the token
+        return f"HiveSettings(url={self.url!r}, contribute={self.contribute})"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -271,6 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     hive_fields: dict[str, Any] = {
         "url": env.get("PRISM_HIVE_URL") or None,
         "contribute": _boolean(env, "PRISM_HIVE_CONTRIBUTE"),
+        "token": env.get("PRISM_HIVE_TOKEN") or None,
     }
     for name in ("mode", "host", "port"):
         if overrides.get(name) is not None:
