@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 STATE_NAME = "backup-state.json"
+_MIN_PAUSE = 0.5
 logger = logging.getLogger("prism.backup")
 # One backup at a time per data folder in this process (the scheduler and the API share it).
 _RUNNING: dict[Path, threading.Lock] = {}
@@ -188,24 +189,19 @@ def take_backup(
     if not lock.acquire(blocking=False):
         raise ConflictError("a backup of this device is already running")
     try:
-        database, lake_root = live_paths(settings)
         status = read_status(settings)
-        fingerprint = database_fingerprint(database, lake_root)
-        if only_if_changed and status.fingerprint == fingerprint:
-            return None
         now = dt.datetime.now(dt.UTC)
-        status.last_attempt_at = now
-        opened = target or backup_target(settings)
         try:
-            _ensure_repository(settings, opened)
-            summary = create_backup(opened.store, opened.key_source, database, lake_root)
+            summary, fingerprint = _run(settings, status, only_if_changed, target)
         except Exception as error:
+            # Every failure is recorded, so the status says why and the schedule waits an interval.
+            status.last_attempt_at = now
             status.last_error, status.last_error_at = _describe(error), now
             _write_status(settings, status)
             raise
-        finally:
-            if target is None:
-                _close(opened.store)
+        if summary is None:
+            return None
+        status.last_attempt_at = now
         status.last_success_at = summary.time
         status.last_snapshot_id = summary.snapshot_id
         status.last_size_bytes = summary.total_bytes
@@ -216,6 +212,23 @@ def take_backup(
         return summary
     finally:
         lock.release()
+
+
+def _run(
+    settings: Settings, status: BackupStatus, only_if_changed: bool, target: BackupTarget | None
+) -> tuple[SnapshotSummary | None, str]:
+    database, lake_root = live_paths(settings)
+    # Taken before the backup reads anything: a write during the backup triggers the next one.
+    fingerprint = database_fingerprint(database, lake_root)
+    if only_if_changed and status.fingerprint == fingerprint:
+        return None, fingerprint
+    opened = target or backup_target(settings)
+    try:
+        _ensure_repository(settings, opened)
+        return create_backup(opened.store, opened.key_source, database, lake_root), fingerprint
+    finally:
+        if target is None:
+            _close(opened.store)
 
 
 def _describe(error: Exception) -> str:
@@ -258,6 +271,7 @@ async def run_schedule(
             logger.exception("the scheduled backup failed; it is retried at the next interval")
         if on_run is not None:
             on_run(summary)
+        await _pause(stop, _MIN_PAUSE)  # never a busy loop, whatever the clock or the state file say
 
 
 def _touch_attempt(settings: Settings) -> None:

@@ -4,7 +4,7 @@ repository kept by the server as opaque blobs (``PRISM_BACKUP_REPOSITORY=relay``
 The server never reads a blob: the repository is encrypted on the device
 (docs/backup-format.md). Every route acts on the signed-in account's own blobs only.
 The operation routes (take, list, verify, restore, prune a backup; its status) live
-in :mod:`prism.api.routes.backup_operations`.
+in :mod:`prism.api.routes.backup_operations`; :data:`BACKUP_ROUTES` holds both.
 """
 
 from __future__ import annotations
@@ -19,6 +19,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.types import ControllerRouterHandler
 
 from prism.api.pagination import check_limit, decode_cursor, encode_cursor
+from prism.api.routes.backup_operations import (
+    backup_now,
+    backup_snapshots,
+    backup_status,
+    prune_backups,
+    restore_backup,
+    verify_backup,
+)
 from prism.api.state import owner_of, state_of
 from prism.errors import ValidationError
 from prism.storage.backup_blobs import BackupBlobs, check_blob_name
@@ -128,4 +136,15 @@ async def list_blobs(
     return BlobPage(items=items, next_cursor=encode_cursor([items[-1].name]) if more else None)
 
 
-BACKUP_ROUTES: list[ControllerRouterHandler] = [list_blobs, get_blob, put_blob, delete_blob]
+BACKUP_ROUTES: list[ControllerRouterHandler] = [
+    list_blobs,
+    get_blob,
+    put_blob,
+    delete_blob,
+    backup_now,
+    backup_snapshots,
+    verify_backup,
+    restore_backup,
+    prune_backups,
+    backup_status,
+]

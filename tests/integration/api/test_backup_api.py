@@ -3,14 +3,18 @@ on both databases, in a folder lake (a device) and an S3 lake (a hosted server).
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from prism.api import create_app
-from prism.config import load_settings
+from prism.config import Settings, load_settings
 from tests.conftest import s3_lake_settings
 from tests.serving import sign_up
 
@@ -167,3 +171,146 @@ async def test_a_hosted_folder_server_keeps_accounts_apart(hosted: Client) -> No
     assert (await hosted.get(f"{BLOBS}/keys/main", headers=mallory)).status_code == 404
     assert await _names(hosted, headers=mallory) == {}
     assert await _names(hosted, headers=alice) == {"keys/main": 9}
+
+
+# --- backup operations (a device's own repository) ------------------------------------
+
+FAST_KDF = {"PRISM_SYNC_KDF_OPS": "1", "PRISM_SYNC_KDF_MEM_KIB": "8192"}
+
+
+def _backing_up(tmp_path: Path, database_url: str, interval: int = 0, **extra: str) -> Settings:
+    environ = {
+        **FAST_KDF,
+        "PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository"),
+        "PRISM_BACKUP_PASSPHRASE": "correct horse battery",
+        "PRISM_BACKUP_INTERVAL": str(interval),
+        **extra,
+    }
+    return load_settings(environ, data_dir=tmp_path / "data", database_url=database_url)
+
+
+@asynccontextmanager
+async def _device(settings: Settings) -> AsyncIterator[Client]:
+    async with AsyncTestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {settings.token_path.read_text().strip()}"
+        yield client
+
+
+async def _some_data(client: Client) -> None:
+    portfolio = await client.post("/api/v1/portfolios", json={"name": "Kept", "base_currency": "EUR"})
+    assert portfolio.status_code == 201, portfolio.text
+    deposit = {"portfolio_id": portfolio.json()["id"], "type": "deposit", "date": "2024-01-01", "currency": "EUR"}
+    assert (await client.post("/api/v1/transactions", json={**deposit, "amount": "1000"})).status_code == 201
+
+
+async def test_a_device_backs_up_lists_verifies_restores_and_prunes(
+    database_url: str, backend: str, tmp_path: Path
+) -> None:
+    settings = _backing_up(tmp_path, database_url)
+    async with _device(settings) as client:
+        await _some_data(client)
+        taken = await client.post("/api/v1/backup/snapshots")
+        if backend == "postgresql":
+            # A PostgreSQL store is backed up with PostgreSQL's tools, not by the device.
+            assert taken.status_code == 422
+            assert taken.json()["errors"][0]["field"] == "PRISM_DATABASE_URL"
+            return
+        assert taken.status_code == 201, taken.text
+        snapshot = taken.json()
+        listed = (await client.get("/api/v1/backup/snapshots")).json()["items"]
+        assert [item["id"] for item in listed] == [snapshot["snapshot_id"]]
+        verified = await client.post("/api/v1/backup/verify", json={"sample_percent": 100})
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["ok"] is True
+        assert verified.json()["damage"] == []
+        target = tmp_path / "restored"
+        restored = await client.post(
+            "/api/v1/backup/restore", json={"snapshot_id": snapshot["short_id"], "target_dir": str(target)}
+        )
+        assert restored.status_code == 201, restored.text
+        with sqlite3.connect(target / "prism.db") as connection:
+            names = [row[0] for row in connection.execute("SELECT name FROM portfolios")]
+        assert names == ["Kept"]
+        pruned = await client.post("/api/v1/backup/prune", json={"keep_daily": 1, "keep_weekly": 0, "keep_monthly": 0})
+        assert pruned.status_code == 200, pruned.text
+        assert pruned.json()["kept"] == [snapshot["short_id"]]
+        status = (await client.get("/api/v1/backup/status")).json()
+        assert status["last_snapshot_id"] == snapshot["snapshot_id"]
+        assert status["last_size_bytes"] == snapshot["total_bytes"]
+        assert status["last_error"] is None
+        assert status["next_run_at"] is None  # the schedule is off
+
+
+async def test_a_restore_never_targets_the_live_database(client: Client, backend: str, tmp_path: Path) -> None:
+    live = [(str(tmp_path), "the SQLite file's folder")] if backend == "sqlite" else []
+    for folder, reason in [
+        *live,
+        ("relative/folder", "absolute"),
+        (str(tmp_path / "lake" / "x"), "lake"),
+    ]:
+        response = await client.post("/api/v1/backup/restore", json={"snapshot_id": "abcd", "target_dir": folder})
+        assert response.status_code == 422, (folder, reason, response.text)
+        assert response.json()["errors"][0]["field"] == "target_dir"
+    assert not (tmp_path / "lake" / "x").exists()
+
+
+async def test_operations_without_a_repository_say_which_setting_is_missing(client: Client, backend: str) -> None:
+    response = await client.post("/api/v1/backup/snapshots")
+    assert response.status_code == 422
+    expected = "PRISM_DATABASE_URL" if backend == "postgresql" else "PRISM_BACKUP_REPOSITORY"
+    assert response.json()["errors"][0]["field"] == expected
+    status = (await client.get("/api/v1/backup/status")).json()
+    assert status["repository"] is None
+    assert status["last_success_at"] is None
+
+
+async def test_bad_operation_input_is_422_naming_the_field(client: Client) -> None:
+    verify = await client.post("/api/v1/backup/verify", json={"sample_percent": 101})
+    assert verify.status_code == 422
+    assert verify.json()["errors"][0]["field"] == "sample_percent"
+    prune = await client.post("/api/v1/backup/prune", json={"keep_daily": -1})
+    assert prune.status_code == 422
+    assert prune.json()["errors"][0]["field"] == "keep_daily"
+    restore = await client.post("/api/v1/backup/restore", json={"snapshot_id": " ", "target_dir": "/tmp/x"})
+    assert restore.status_code == 422
+    assert restore.json()["errors"][0]["field"] == "snapshot_id"
+
+
+async def test_a_hosted_server_refuses_backup_operations(hosted: Client) -> None:
+    me = await sign_up(hosted, "me@example.org")
+    calls = [
+        ("POST", "/api/v1/backup/snapshots", None),
+        ("GET", "/api/v1/backup/snapshots", None),
+        ("POST", "/api/v1/backup/verify", {}),
+        ("POST", "/api/v1/backup/restore", {"snapshot_id": "abcd", "target_dir": "/tmp/x"}),
+        ("POST", "/api/v1/backup/prune", {}),
+        ("GET", "/api/v1/backup/status", None),
+    ]
+    for method, path, body in calls:
+        response = await hosted.request(method, path, json=body, headers=me)
+        assert response.status_code == 403, (method, path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_status_reports_a_scheduled_backup(database_url: str, backend: str, tmp_path: Path) -> None:
+    settings = _backing_up(tmp_path, database_url, interval=3600)
+    async with _device(settings) as client:
+        status: dict[str, Any] = {}
+        for _ in range(300):
+            status = (await client.get("/api/v1/backup/status")).json()
+            if status["last_attempt_at"] is not None and not status["running"]:
+                break
+            await asyncio.sleep(0.05)
+    assert status["interval_seconds"] == 3600
+    assert status["next_run_at"] is not None
+    if backend == "postgresql":
+        assert "PRISM_DATABASE_URL" in status["last_error"]
+        assert status["last_success_at"] is None
+        return
+    assert status["last_error"] is None
+    assert status["last_success_at"] is not None
+    assert status["last_snapshot_id"] is not None
+    assert status["last_size_bytes"] > 0
+    async with _device(settings) as client:  # a restarted server still knows it
+        again = (await client.get("/api/v1/backup/status")).json()
+    assert again["last_snapshot_id"] == status["last_snapshot_id"]
