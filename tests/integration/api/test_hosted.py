@@ -90,6 +90,7 @@ async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
         "rule_id": rule["id"],
         "key": "ui.secret",
         "conflict_id": str(uuid.uuid4()),  # alice has none yet; a foreign or unknown id alike is 404
+        "isin": "DE0007164600",  # the hive knows nothing of it: 404 like any unknown id
     }
 
 
@@ -138,9 +139,15 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
         },
         # A blob's body is opaque bytes: any body will do.
         ("put", "/api/v1/backup/blobs/{name}"): {"sealed": "walker"},
+        ("post", "/api/v1/backup/snapshots"): {},
+        ("post", "/api/v1/backup/verify"): {"sample_percent": 100},
+        ("post", "/api/v1/backup/restore"): {"snapshot_id": "abcd", "target_dir": "/tmp/walker"},
+        ("post", "/api/v1/backup/prune"): {"keep_daily": 1},
         ("post", "/api/v1/market/etf-holdings"): {
             "rows": [{"fund_isin": "IE00B4L5Y983", "as_of": "2024-02-01", "constituent_name": "All", "weight": "1"}]
         },
+        ("post", "/api/v1/hive/resolutions"): {"isins": ["US0378331005"]},
+        ("post", "/api/v1/hive/contributions"): {"assets": [{"isin": "US0378331005", "name": "Apple"}]},
     }
 
 
@@ -159,6 +166,9 @@ OWN_DATA = {
     ("put", "/api/v1/backup/blobs/{name}"),
     ("delete", "/api/v1/backup/blobs/{name}"),
 }
+
+#: Routes only a device serves (its own database's backups): a hosted server answers 403.
+DEVICE_ONLY = {("get", "/api/v1/backup/snapshots"), ("get", "/api/v1/backup/status")}
 
 
 async def _snapshot(client: Client, headers: dict[str, str], ids: dict[str, str]) -> list[Any]:
@@ -204,6 +214,8 @@ async def test_tenant_walk_every_route_refuses_another_accounts_ids(hosted: Clie
             text = response.text
             if "{" in path:
                 assert response.status_code == 404, (method, path, text)
+            elif (method, path) in DEVICE_ONLY:
+                assert response.status_code == 403, (method, path, text)
             elif method == "get":
                 assert response.status_code == 200, (method, path, text)
                 assert not any(value in text for value in ids.values()), (method, path, text)
