@@ -186,15 +186,13 @@ def _store_funds(connection: Connection, funds: Sequence[str], version: int, tod
         row = {
             "etf_isin": fund,
             "as_of": choice.as_of,
+            "digest": choice.digest,
             "holdings_count": len(holdings),
             "confidence": choice.confidence,
             "contributors": choice.contributors,
         }
         before = connection.execute(select(hive_funds).where(hive_funds.c.etf_isin == fund)).mappings().first()
-        stored = connection.execute(
-            select(func.count()).select_from(hive_etf_holdings).where(hive_etf_holdings.c.etf_isin == fund)
-        ).scalar_one()
-        if before is not None and all(before[k] == v for k, v in row.items()) and stored == len(holdings):
+        if before is not None and all(before[k] == v for k, v in row.items()):
             continue
         upsert_rows(connection, hive_funds, [{**row, "version": version}], ["etf_isin"])
         replace_holdings(connection, fund, holdings, choice.confidence, choice.as_of)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from prism.domain.money import canonical
 from prism.errors import ValidationError
-from prism.hive.checks import ASSET_FIELDS
+from prism.hive.checks import ASSET_FIELDS, composition_digest
 from prism.hive.contributions import current_version, replace_holdings, upsert_rows
 from prism.hive.wire import FORMAT, AliasRow, AssetRow, FundRow, ListingRow, MappingRow, Snapshot
 from prism.storage.hive_tables import (
@@ -206,6 +206,7 @@ def apply_snapshot(connection: Connection, snapshot: Snapshot, today: dt.date) -
                 {
                     "etf_isin": fund.etf_isin,
                     "as_of": fund.as_of,
+                    "digest": composition_digest([list(h) for h in fund.holdings]),
                     "holdings_count": len(fund.holdings),
                     "confidence": fund_confidence,
                     "contributors": fund.contributors,

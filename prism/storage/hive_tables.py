@@ -134,6 +134,7 @@ hive_funds = Table(
     metadata,
     Column("etf_isin", String(12), primary_key=True),
     Column("as_of", Date, nullable=False),
+    Column("digest", String(64), nullable=False),  # of the chosen composition's rows
     Column("holdings_count", Integer, nullable=False),
     Column("confidence", ExactDecimal, nullable=False),
     Column("contributors", Integer, nullable=False),

@@ -124,6 +124,7 @@ def upgrade() -> None:
         "hive_funds",
         sa.Column("etf_isin", sa.String(length=12), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("holdings_count", sa.Integer(), nullable=False),
         sa.Column("confidence", ExactDecimal(), nullable=False),
         sa.Column("contributors", sa.Integer(), nullable=False),
