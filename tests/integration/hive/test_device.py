@@ -76,7 +76,8 @@ async def test_pull_mirrors_the_hive_then_its_deltas_and_feeds_the_lake(
     assert {isin: r.origin for isin, r in offline.items()} == {APPLE: "snapshot", SAP: "snapshot", WORLD: "snapshot"}
     assert offline[APPLE].listings[0].ticker == "AAPL"
     composition = offline[WORLD].composition
-    assert composition is not None and composition.holdings is not None
+    assert composition is not None
+    assert composition.holdings is not None
     assert [h.weight for h in composition.holdings] == ["0.5", "0.5"]
     again = await pull(db, lake, tmp_path / "lake.lock", key, hive.snapshot)
     assert (again.since, again.assets, again.funds) == (second.version, 0, 0)
