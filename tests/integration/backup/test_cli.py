@@ -1,0 +1,85 @@
+"""``prism backup``, end to end, on a device's data folder and a folder repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from prism.cli import main
+from tests.integration.backup.conftest import PASSPHRASE, add_rows, database_image, sha256_of
+
+
+def _prism(data_dir: Path, *args: str, env: dict[str, str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], env={"COLUMNS": "160", **env})
+    return result.exit_code, result.output
+
+
+def test_init_create_list_verify_restore_and_prune(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    add_rows(data_dir / "prism.db", 5_000)
+    (data_dir / "lake" / "fx").mkdir(parents=True)
+    (data_dir / "lake" / "fx" / "part-1.parquet").write_bytes(b"PAR1 rates PAR1")
+    env = {"PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository"), "PRISM_BACKUP_PASSPHRASE": PASSPHRASE}
+
+    code, output = _prism(data_dir, "backup", "init", env=env)
+    assert code == 0, output
+    assert "wrapped by the backup passphrase" in output
+    code, output = _prism(data_dir, "backup", "create", env=env)
+    assert code == 0, output
+    assert "new data" in output
+    code, output = _prism(data_dir, "backup", "create", env=env)
+    assert "0 B (0 of" in output
+    code, listing = _prism(data_dir, "backup", "list", env=env)
+    assert code == 0, listing
+    assert "2 snapshot(s)" in listing
+    code, output = _prism(data_dir, "backup", "verify", "--sample", "50", env=env)
+    assert code == 0, output
+    assert "no damage found" in output
+    snapshot = sorted(p.name for p in (tmp_path / "repository" / "snapshots").iterdir())[0][:8]
+    code, output = _prism(data_dir, "backup", "restore", snapshot, "--to", str(tmp_path / "restored"), env=env)
+    assert code == 0, output
+    assert sha256_of(tmp_path / "restored" / "prism.db") == database_image(data_dir / "prism.db")
+    assert (tmp_path / "restored" / "lake" / "fx" / "part-1.parquet").read_bytes() == b"PAR1 rates PAR1"
+    code, output = _prism(data_dir, "backup", "prune", "--keep-daily", "1", "--keep-weekly", "0", env=env)
+    assert code == 0, output
+    assert "snapshots kept" in output
+    code, listing = _prism(data_dir, "backup", "list", env=env)
+    assert "1 snapshot(s)" in listing
+
+
+def test_damage_fails_verify_and_names_the_pack(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    add_rows(data_dir / "prism.db", 2_000)
+    env = {"PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository"), "PRISM_BACKUP_PASSPHRASE": PASSPHRASE}
+    _prism(data_dir, "backup", "init", env=env)
+    _prism(data_dir, "backup", "create", env=env)
+    pack = next(p for p in (tmp_path / "repository" / "data").rglob("*") if p.is_file())
+    pack.unlink()
+
+    code, output = _prism(data_dir, "backup", "verify", env=env)
+
+    assert code == 1
+    assert "is missing" in output
+    assert pack.name[:16] in output
+
+
+def test_without_a_key_or_with_postgresql_the_error_says_what_to_do(tmp_path: Path) -> None:
+    repository = {"PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository")}
+
+    code, output = _prism(tmp_path, "backup", "init", env=repository)
+    assert code == 1
+    assert "PRISM_BACKUP_PASSPHRASE" in output
+    assert "prism sync init" in output
+
+    env = {**repository, "PRISM_BACKUP_PASSPHRASE": PASSPHRASE, "PRISM_DATABASE_URL": "postgresql://u@h/db"}
+    _prism(tmp_path, "backup", "init", env=env)
+    code, output = _prism(tmp_path, "backup", "create", env=env)
+    assert code == 1
+    assert "SQLite" in output
+
+    code, output = _prism(tmp_path, "backup", "list", env={"PRISM_BACKUP_PASSPHRASE": PASSPHRASE})
+    assert code == 1
+    assert "PRISM_BACKUP_REPOSITORY" in output
