@@ -153,10 +153,11 @@ def _device_files(root: Path) -> tuple[Path, Path]:
 
 
 def _pages(database: Path) -> bytes:
-    """The file's bytes but its change counter (24-27) and version-valid-for (92-95): SQLite's
-    online backup, which takes the snapshot, writes its own values there."""
+    """The file's bytes but its change counter, schema cookie and version-valid-for (header
+    bytes 24-27, 40-43, 92-95): SQLite's online backup, which takes the snapshot, writes its
+    own values there."""
     data = bytearray(database.read_bytes())
-    data[24:28] = data[92:96] = b"\0\0\0\0"
+    data[24:28] = data[40:44] = data[92:96] = b"\0\0\0\0"
     return bytes(data)
 
 
