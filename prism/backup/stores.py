@@ -9,7 +9,6 @@ boundary; a blob that is not there is :class:`NotFoundError`.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import tempfile
@@ -20,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prism.backup.relay_store import RelayBackupTarget, RelayStore
 from prism.config import BackupSettings
 from prism.errors import NotFoundError, RepositoryError, ValidationError
 
@@ -200,11 +200,11 @@ class S3Store:
         return int(answer["ContentLength"])
 
 
-def open_store(settings: BackupSettings, *, relay: Any = None) -> BlobStore:
+def open_store(settings: BackupSettings, *, relay: RelayBackupTarget | None = None) -> BlobStore:
     """The store ``settings.repository`` names: a folder, ``s3://bucket/prefix``, or ``relay``.
 
-    ``relay`` is what the relay store needs to reach the server (the device's relay target);
-    only a ``relay`` repository uses it.
+    ``relay`` is the server and token a ``relay`` repository uses
+    (:func:`prism.backup.relay_store.relay_target`).
     """
     url = (settings.repository or "").strip()
     if not url:
@@ -222,16 +222,10 @@ def open_store(settings: BackupSettings, *, relay: Any = None) -> BlobStore:
     return FolderStore(Path(url.removeprefix("file://")))
 
 
-def _relay_store(relay: Any) -> BlobStore:
+def _relay_store(relay: RelayBackupTarget | None) -> BlobStore:
     if relay is None:
         raise ValidationError(
             "a relay repository needs this device linked to a relay (`prism sync init` or `prism sync join`)",
             field="PRISM_BACKUP_REPOSITORY",
         )
-    try:
-        # The relay store is built beside this module; without it there is no relay backup.
-        module = importlib.import_module("prism.backup.relay_store")
-    except ModuleNotFoundError:
-        raise ValidationError("backups to the relay are not available yet", field="PRISM_BACKUP_REPOSITORY") from None
-    store: BlobStore = module.RelayStore(relay)
-    return store
+    return RelayStore(relay)
