@@ -20,6 +20,7 @@ from prism.api.auth import ensure_device_token, rotate_device_token
 from prism.cli.backup import backup
 from prism.cli.devices import devices
 from prism.cli.export import export
+from prism.cli.hive import hive
 from prism.cli.imports import import_group
 from prism.cli.market import market
 from prism.cli.report import report
@@ -363,6 +364,7 @@ main.add_command(market)
 main.add_command(import_group)
 main.add_command(report)
 main.add_command(export)
+main.add_command(hive)
 main.add_command(backup)
 
 if __name__ == "__main__":
