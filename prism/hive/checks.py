@@ -169,8 +169,9 @@ def check_contribution(batch: ContributionIn, *, today: dt.date) -> CheckedBatch
         checked.claims.append(ClaimIn("asset", isin, "exists", "1", asset.enrichment_status))
     for index, listing in enumerate(batch.listings):
         at = f"listings[{index}]"
-        ticker = _text(listing.ticker.upper(), f"{at}.ticker") or ""
-        exchange = _text(listing.exchange.upper(), f"{at}.exchange") or ""
+        # Upper-casing can lengthen text ("ß" is "SS"): cut back to the stored widths.
+        ticker = (_text(listing.ticker.upper(), f"{at}.ticker") or "")[:30]
+        exchange = (_text(listing.exchange.upper(), f"{at}.exchange") or "")[:10]
         subject = f"{ticker}{SEP}{exchange}"
         _unique(("listing", subject), seen, f"{at}.ticker")
         checked.claims.append(ClaimIn("listing", subject, "isin", parse_isin(listing.isin, field=f"{at}.isin")))
@@ -187,7 +188,7 @@ def check_contribution(batch: ContributionIn, *, today: dt.date) -> CheckedBatch
             if confidence > 1:
                 raise ValidationError("must be between 0 and 1", field=f"{at}.confidence")
         # Aliases are matched without regard to case, as the old hive's UPPER(alias) index did.
-        subject = f"{text.upper()}{SEP}{isin}"
+        subject = f"{text.upper()[:100]}{SEP}{isin}"
         _unique(("alias", subject), seen, f"{at}.alias")
         checked.claims.append(ClaimIn("alias", subject, "alias_type", alias.alias_type, confidence=confidence))
         checked.claims.append(ClaimIn("alias", subject, "source", alias.source))
