@@ -8,11 +8,14 @@ unreferenced packs that the next run finds (by their headers) and re-uses.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -50,17 +53,32 @@ class SnapshotSummary(msgspec.Struct, frozen=True, kw_only=True):
     seconds: float
 
 
+T = TypeVar("T")
+_WORKERS = max(2, min(os.cpu_count() or 2, 8))
+
+
 class _Run:
-    """One backup's state: the known chunks, the pack being filled, and counters."""
+    """One backup's state: the known chunks, the pack being filled, and counters.
+
+    Chunks are hashed and sealed in batches on a thread pool (hashlib, zstd and libsodium
+    release the GIL); packs upload in the background while the next one fills.
+    """
 
     def __init__(
-        self, repository: Repository, index: RepositoryIndex, lock: RepositoryLock, checkpoint: Checkpoint | None
+        self,
+        repository: Repository,
+        index: RepositoryIndex,
+        lock: RepositoryLock,
+        checkpoint: Checkpoint | None,
+        pool: ThreadPoolExecutor,
     ) -> None:
         self.repository = repository
         self.index = index
         self.lock = lock
         self.checkpoint = checkpoint
-        self.writer = PackWriter(repository, repository.keyring.current, self._uploaded)
+        self.pool = pool
+        self.uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prism-backup-upload")
+        self.writer = PackWriter(repository, repository.keyring.current, self._uploaded, uploader=self.uploader)
         self.chunks = 0
         self.new_chunks = 0
         self.new_bytes = 0
@@ -71,31 +89,65 @@ class _Run:
         if self.checkpoint is not None:
             self.checkpoint("pack-uploaded")
 
+    def _seal(self, pair: tuple[bytes, bytes]) -> bytes:
+        keyring = self.repository.keyring
+        return seal_chunk(keyring, pair[0], pair[1], keyring.current)
+
+    def _parallel(self, work: Callable[[T], bytes], items: list[T]) -> list[bytes]:
+        # One contiguous slice per worker: a future per chunk would cost more than it saves.
+        share = -(-len(items) // _WORKERS) or 1
+        slices = [items[start : start + share] for start in range(0, len(items), share)]
+        return [out for done in self.pool.map(lambda part: [work(item) for item in part], slices) for out in done]
+
     def add_file(
         self, path: str, kind: str, source: Path, chunk_size: int, advance: Callable[[int], None]
     ) -> FileEntry | None:
         whole = hashlib.sha256()
         ids: list[bytes] = []
         size = 0
-        keyring = self.repository.keyring
         try:
-            for piece in read_pieces(source, chunk_size):
-                whole.update(piece)
-                size += len(piece)
-                chunk_id = keyring.chunk_id(piece)
-                ids.append(chunk_id)
-                self.chunks += 1
-                if chunk_id not in self.index.chunks and not self.writer.holds(chunk_id):
+            for batch in _batches(read_pieces(source, chunk_size)):
+                for piece in batch:
+                    whole.update(piece)
+                batch_ids = self._parallel(self.repository.keyring.chunk_id, batch)
+                fresh: dict[bytes, bytes] = {}
+                for piece, chunk_id in zip(batch, batch_ids, strict=True):
+                    ids.append(chunk_id)
+                    size += len(piece)
+                    known = chunk_id in self.index.chunks or self.writer.holds(chunk_id)
+                    if not known and chunk_id not in fresh:
+                        fresh[chunk_id] = piece
+                for (chunk_id, piece), blob in zip(
+                    fresh.items(), self.pool.map(self._seal, fresh.items()), strict=True
+                ):
                     self.new_chunks += 1
                     self.new_bytes += len(piece)
-                    self.writer.add(chunk_id, seal_chunk(keyring, chunk_id, piece, keyring.current), len(piece))
-                advance(len(piece))
+                    self.writer.add(chunk_id, blob, len(piece))
+                self.chunks += len(batch)
+                advance(sum(len(piece) for piece in batch))
         except FileNotFoundError:
             return None  # a lake file retired while we walked: no manifest we captured lists it
         return FileEntry(
             path=path, kind="database" if kind == "database" else "lake", size=size,
             sha256=whole.hexdigest(), chunk_size=chunk_size, chunks=ids,
         )  # fmt: skip
+
+    def close(self) -> None:
+        self.uploader.shutdown(wait=True)
+
+
+def _batches(pieces: Iterator[bytes], limit: int = 4 * 1024 * 1024) -> Iterator[list[bytes]]:
+    """Pieces grouped up to ``limit`` bytes (memory stays flat; the pool gets enough work)."""
+    batch: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        batch.append(piece)
+        held += len(piece)
+        if held >= limit:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def create_backup(
@@ -110,31 +162,37 @@ def create_backup(
     """Take a snapshot of ``database_path`` and the files under ``lake_root`` into the repository."""
     started = time.monotonic()
     repository = open_repository(store, key_source)
-    with lock_repository(store, exclusive=False) as lock:
+    with (
+        lock_repository(store, exclusive=False) as lock,
+        ThreadPoolExecutor(_WORKERS, thread_name_prefix="prism-backup") as pool,
+    ):
         index = load_index(repository)
         reused = index.rediscover(repository, pack_ids(repository))
-        run = _Run(repository, index, lock, checkpoint)
-        with database_image(database_path) as image:
-            chunk_size = max(repository.config.db_chunk_size, page_size(image))
-            sources: list[tuple[str, str, Path, int]] = [(database_path.name, "database", image, chunk_size)]
-            if lake_root is not None:
-                file_size = repository.config.file_chunk_size
-                sources += [(f"lake/{rel}", "lake", path, file_size) for rel, path in lake_files(lake_root)]
-            total = sum(_size_of(path) for _, _, path, _ in sources)
-            done = 0
+        run = _Run(repository, index, lock, checkpoint, pool)
+        try:
+            with database_image(database_path) as image:
+                chunk_size = max(repository.config.db_chunk_size, page_size(image))
+                sources: list[tuple[str, str, Path, int]] = [(database_path.name, "database", image, chunk_size)]
+                if lake_root is not None:
+                    file_size = repository.config.file_chunk_size
+                    sources += [(f"lake/{rel}", "lake", path, file_size) for rel, path in lake_files(lake_root)]
+                total = sum(_size_of(path) for _, _, path, _ in sources)
+                done = 0
 
-            def advance(count: int) -> None:
-                nonlocal done
-                done += count
-                if progress is not None:
-                    progress("backing up", done, total)
+                def advance(count: int) -> None:
+                    nonlocal done
+                    done += count
+                    if progress is not None:
+                        progress("backing up", done, total)
 
-            entries = [
-                entry
-                for path, kind, source, size in sources
-                if (entry := run.add_file(path, kind, source, size, advance)) is not None
-            ]
-        run.writer.flush()
+                entries = [
+                    entry
+                    for path, kind, source, size in sources
+                    if (entry := run.add_file(path, kind, source, size, advance)) is not None
+                ]
+            run.writer.finish()
+        finally:
+            run.close()
         _step(checkpoint, "packs-uploaded")
         if run.writer.records or reused:
             write_index(repository, [*reused, *run.writer.records])

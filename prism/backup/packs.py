@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 
 import msgspec
 
@@ -54,20 +55,28 @@ class PackWriter:
     """Fills packs of one key generation and uploads each as soon as it is full."""
 
     def __init__(
-        self, repository: Repository, generation: int, uploaded: Callable[[PackRecord, int], None] | None = None
+        self,
+        repository: Repository,
+        generation: int,
+        uploaded: Callable[[PackRecord, int], None] | None = None,
+        *,
+        uploader: Executor | None = None,
     ) -> None:
         self.repository = repository
         self.generation = generation
         self.uploaded = uploaded
         self.records: list[PackRecord] = []
         self.bytes_uploaded = 0
+        self._uploader = uploader
         self._buffer = bytearray()
         self._entries: list[PackEntry] = []
         self._pending: set[bytes] = set()
+        self._in_flight: tuple[Future[None], PackRecord, int] | None = None
+        self._flying: set[bytes] = set()
 
     def holds(self, chunk_id: bytes) -> bool:
-        """True if ``chunk_id`` waits in the pack being filled."""
-        return chunk_id in self._pending
+        """True if ``chunk_id`` waits in the pack being filled or being uploaded."""
+        return chunk_id in self._pending or chunk_id in self._flying
 
     def add(self, chunk_id: bytes, blob: bytes, plain_length: int) -> None:
         """Append a sealed chunk; uploads the pack once it reaches the repository's pack size."""
@@ -79,23 +88,48 @@ class PackWriter:
         if len(self._buffer) >= self.repository.config.pack_size:
             self.flush()
 
-    def flush(self) -> PackRecord | None:
-        """Upload the pack being filled, if any."""
+    def flush(self) -> None:
+        """Close the pack being filled, if any, and upload it.
+
+        With an uploader the upload runs in the background while the next pack fills; at
+        most one is in flight, so memory holds two packs at most.
+        """
         if not self._entries:
-            return None
+            return
         header = seal_header(self.repository.keyring, msgspec.msgpack.encode(self._entries), self.generation)
         self._buffer += header + struct.pack("<I", len(header))
         data = bytes(self._buffer)
         record = PackRecord(id=hashlib.sha256(data).hexdigest(), generation=self.generation, chunks=self._entries)
-        self.repository.store.put(record.name, data)
-        self.records.append(record)
-        self.bytes_uploaded += len(data)
+        self._collect()
+        if self._uploader is None:
+            self.repository.store.put(record.name, data)
+            self._stored(record, len(data))
+        else:
+            self._in_flight = (self._uploader.submit(self.repository.store.put, record.name, data), record, len(data))
+            self._flying = self._pending
         self._buffer = bytearray()
         self._entries = []
         self._pending = set()
+
+    def finish(self) -> None:
+        """Upload the pack being filled and wait until every pack is stored."""
+        self.flush()
+        self._collect()
+
+    def _collect(self) -> None:
+        if self._in_flight is None:
+            return
+        future, record, size = self._in_flight
+        self._in_flight = None
+        future.result()  # an upload's error surfaces here, in the caller's thread
+        self._flying = set()
+        self._stored(record, size)
+
+    def _stored(self, record: PackRecord, size: int) -> None:
+        self.records.append(record)
+        self.bytes_uploaded += size
         if self.uploaded is not None:
-            self.uploaded(record, len(data))
-        return record
+            self.uploaded(record, size)
 
 
 def parse_pack(repository: Repository, pack_id: str, data: bytes) -> PackRecord:

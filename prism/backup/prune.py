@@ -190,6 +190,6 @@ def _rewrite(
         lock.refresh()
     written: list[PackRecord] = []
     for writer in writers.values():
-        writer.flush()
+        writer.finish()
         written.extend(writer.records)
     return written

@@ -8,6 +8,7 @@ by the caller, never a silently wrong plaintext.
 from __future__ import annotations
 
 import struct
+import threading
 
 import nacl.bindings
 import nacl.exceptions
@@ -35,7 +36,18 @@ SNAPSHOT_MAGIC = b"PRISMSN1"
 _AD = {INDEX_MAGIC: b"prism-backup-index-v1", SNAPSHOT_MAGIC: b"prism-backup-snapshot-v1"}
 _HEADER_AD = b"prism-backup-pack-header-v1"
 _NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-_LEVEL = 3
+# Level 1: on database pages it compresses about as well as level 3 at twice the speed.
+_LEVEL = 1
+_local = threading.local()
+
+
+def _compress(data: bytes) -> bytes:
+    # A compressor holds its context; one per thread (they are not thread-safe), made once.
+    compressor = getattr(_local, "compressor", None)
+    if compressor is None:
+        compressor = _local.compressor = zstandard.ZstdCompressor(level=_LEVEL)
+    compressed: bytes = compressor.compress(data)
+    return compressed
 
 
 def _seal(plain: bytes, ad: bytes, key: bytes) -> bytes:
@@ -57,7 +69,7 @@ def _open(sealed: bytes, ad: bytes, key: bytes) -> bytes | None:
 
 def seal_chunk(keyring: Keyring, chunk_id: bytes, plain: bytes, generation: int) -> bytes:
     """The blob of one chunk: zstd, then sealed with the chunk id as associated data."""
-    return _seal(zstandard.ZstdCompressor(level=_LEVEL).compress(plain), chunk_id, keyring.key(generation))
+    return _seal(_compress(plain), chunk_id, keyring.key(generation))
 
 
 def open_chunk(keyring: Keyring, chunk_id: bytes, blob: bytes, generation: int, where: str) -> bytes:
@@ -90,7 +102,7 @@ def open_header(keyring: Keyring, sealed: bytes, generation: int, where: str) ->
 def seal_file(keyring: Keyring, magic: bytes, plain: bytes) -> bytes:
     """An index file or snapshot manifest: magic, generation, sealed zstd of ``plain``."""
     generation = keyring.current
-    body = zstandard.ZstdCompressor(level=_LEVEL).compress(plain)
+    body = _compress(plain)
     return magic + struct.pack("<I", generation) + _seal(body, _AD[magic], keyring.key(generation))
 
 
