@@ -89,3 +89,15 @@ def test_a_stub_with_the_old_placeholder_name_says_only_that_the_isin_exists() -
         _batch({"assets": [{"isin": APPLE, "name": "Not Found", "enrichment_status": "stub"}]}), today=TODAY
     )
     assert [(c.field, c.value, c.status) for c in checked.claims] == [("exists", "1", "stub")]
+
+
+def test_text_that_grows_when_upper_cased_still_fits_its_column() -> None:
+    batch = _batch(
+        {
+            "listings": [{"ticker": "ß" * 30, "exchange": "ß" * 10, "isin": APPLE}],
+            "aliases": [{"alias": "ß" * 100, "isin": APPLE}],
+        }
+    )
+    subjects = {c.kind: c.subject for c in check_contribution(batch, today=TODAY).claims}
+    assert subjects["listing"] == f"{'S' * 30}{SEP}{'S' * 10}"
+    assert subjects["alias"] == f"{'S' * 100}{SEP}{APPLE}"
