@@ -124,6 +124,7 @@ class _Run:
                     self.new_bytes += len(piece)
                     self.writer.add(chunk_id, blob, len(piece))
                 self.chunks += len(batch)
+                self.lock.refresh()  # only writes when due: a long run of known chunks keeps it fresh
                 advance(sum(len(piece) for piece in batch))
         except FileNotFoundError:
             return None  # a lake file retired while we walked: no manifest we captured lists it

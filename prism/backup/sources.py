@@ -35,7 +35,7 @@ def database_image(database_path: Path) -> Iterator[Path]:
         raise NotFoundError(f"there is no database at {database_path}")
     image = database_path.with_name(f".{database_path.name}.backup-{secrets.token_hex(4)}")
     try:
-        source = sqlite3.connect(f"file:{database_path}?mode=ro", uri=True)
+        source = sqlite3.connect(f"{database_path.absolute().as_uri()}?mode=ro", uri=True)
         try:
             target = sqlite3.connect(image)
             try:
