@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from prism.cli import main
+from prism.sync.keys import DeviceKeys, save_device_keys
 from tests.integration.backup.conftest import PASSPHRASE, add_rows, database_image, sha256_of
 
 
@@ -83,3 +85,28 @@ def test_without_a_key_or_with_postgresql_the_error_says_what_to_do(tmp_path: Pa
     code, output = _prism(tmp_path, "backup", "list", env={"PRISM_BACKUP_PASSPHRASE": PASSPHRASE})
     assert code == 1
     assert "PRISM_BACKUP_REPOSITORY" in output
+
+
+def test_without_a_passphrase_the_account_key_of_a_linked_device_is_used(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    add_rows(data_dir / "prism.db", 1_000)
+    keys = DeviceKeys(
+        owner_id=uuid.UUID(int=1),
+        account_id=uuid.UUID(int=2),
+        device_id="d1",
+        signing_seed=bytes(32),
+        key_id="k1",
+        data_keys={"k1": bytes(range(32))},
+    )
+    save_device_keys(data_dir / "sync-keys", keys)
+    env = {"PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository")}
+
+    code, output = _prism(data_dir, "backup", "init", env=env)
+    assert code == 0, output
+    assert "sync account's data key" in output
+    code, output = _prism(data_dir, "backup", "create", env=env)
+    assert code == 0, output
+    code, output = _prism(data_dir, "backup", "list", env={**env, "PRISM_BACKUP_PASSPHRASE": "guess"})
+    assert code == 1
+    assert "no key file" in output

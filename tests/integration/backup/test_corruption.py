@@ -105,3 +105,20 @@ def test_a_wrong_key_opens_nothing_and_writes_nothing(
         create_backup(repository, "not the passphrase", *device)
     assert _no_files(tmp_path / "restored")
     assert len(repository.list("snapshots/")) == 1
+
+
+def test_a_sampled_verify_reads_part_of_the_packs_but_still_finds_a_missing_one(
+    repository: BlobStore, device: tuple[Path, Path]
+) -> None:
+    _backed_up(repository, device)
+    packs = repository.list("data/")
+    assert len(packs) >= 3
+
+    half = verify_repository(repository, PASSPHRASE, sample_percent=50)
+    repository.delete(packs[0])
+    none = verify_repository(repository, PASSPHRASE, sample_percent=0)
+
+    assert half.ok
+    assert half.packs_checked == -(-len(packs) // 2)
+    assert none.packs_checked == 0
+    assert [(d.kind, d.detail) for d in none.damage] == [("pack", "is missing")]

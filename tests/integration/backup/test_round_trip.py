@@ -15,6 +15,8 @@ from prism.backup import (
     restore_snapshot,
     verify_repository,
 )
+from prism.backup.keys import open_repository
+from prism.backup.snapshots import load_manifest
 from prism.errors import ConflictError
 from tests.integration.backup.conftest import PASSPHRASE, add_rows, database_image, lake_digest, sha256_of, update_rows
 
@@ -130,3 +132,19 @@ def test_a_backup_without_a_lake_holds_the_database_only(
     restore_snapshot(repository, PASSPHRASE, done.short_id, tmp_path / "restored")
 
     assert [p.name for p in (tmp_path / "restored").iterdir()] == ["prism.db"]
+
+
+def test_database_chunks_follow_large_pages(repository: BlobStore, tmp_path: Path) -> None:
+    database = tmp_path / "big-pages.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA page_size = 65536")
+        connection.execute("VACUUM")
+    connection.close()
+    add_rows(database, 3_000)
+
+    done = create_backup(repository, PASSPHRASE, database, None)
+
+    manifest = load_manifest(open_repository(repository, PASSPHRASE), done.snapshot_id)
+    assert [(f.path, f.chunk_size) for f in manifest.files] == [("big-pages.db", 65536)]
+    restored = restore_snapshot(repository, PASSPHRASE, done.short_id, tmp_path / "restored")
+    assert sha256_of(Path(restored.database_path or "")) == database_image(database)
