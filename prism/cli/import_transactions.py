@@ -79,19 +79,25 @@ async def _run(  # noqa: PLR0917 - the command's options, passed on
     async with upgraded_store(settings) as database:
         owner = await database.write(ensure_device_account)
         target = await _portfolio(database, owner, portfolio, options.currency)
-        data = await asyncio.to_thread(file.read_bytes)
-        request = ImportRequest(data, format_name, target.id, options, dry_run, skip_invalid)
-        lines = data.count(b"\n")
+        request = ImportRequest(file, format_name, target.id, options, dry_run, skip_invalid)
+        lines = await asyncio.to_thread(_count_lines, file)
         if lines < _LARGE:
             with console.status(f"importing {file.name}"):
                 return await import_transactions(database, owner, request)
         with progress_bar() as progress:
-            task = progress.add_task(f"importing {file.name}", total=None)
+            task = progress.add_task(f"importing {file.name}", total=lines)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def advance(done: int) -> None:
+                # A reading that starts again (an unsorted file, a skipped oversell) starts at 0.
+                progress.update(task, completed=min(done, lines))
 
             return await import_transactions(database, owner, request, progress=advance)
+
+
+def _count_lines(file: Path) -> int:
+    """Lines of ``file``, read in blocks (the bar's total; the file is never whole in memory)."""
+    with file.open("rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
 
 
 async def _portfolio(database: Database, owner: uuid.UUID, wanted: str | None, currency: str | None) -> Portfolio:

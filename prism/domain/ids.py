@@ -8,9 +8,11 @@ of the sync protocol (``docs/architecture.md``): changing them splits identities
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import uuid_utils.compat as uuid_compat
 
@@ -18,6 +20,7 @@ __all__ = [
     "EntryClock",
     "asset_id",
     "imported_transaction_id",
+    "imported_transaction_ids",
     "new_id",
     "tag_id",
     "tagging_id",
@@ -51,6 +54,22 @@ def imported_transaction_id(owner_id: uuid.UUID, source: str, external_id: str) 
     Importing the same statement twice, on one device or two, yields the same ids.
     """
     return uuid.uuid5(owner_id, f"transaction:{source}:{external_id}")
+
+
+def imported_transaction_ids(owner_id: uuid.UUID, source: str) -> Callable[[str], uuid.UUID]:
+    """:func:`imported_transaction_id` of one owner and source, for many external ids.
+
+    The same UUIDv5 (RFC 9562: SHA-1 of namespace and name), with the hash of the
+    common prefix computed once: an import of a million rows makes a million ids.
+    """
+    prefix = hashlib.sha1(owner_id.bytes + f"transaction:{source}:".encode(), usedforsecurity=False)
+
+    def make(external_id: str) -> uuid.UUID:
+        digest = prefix.copy()
+        digest.update(external_id.encode())
+        return uuid.UUID(bytes=digest.digest()[:16], version=5)
+
+    return make
 
 
 class EntryClock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from prism.errors import ValidationError
 
@@ -11,6 +12,7 @@ __all__ = ["is_valid_isin", "parse_isin"]
 _SHAPE = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$")
 
 
+@lru_cache(maxsize=1 << 14)  # an import checks the same few hundred ISINs again and again
 def _check_digit_ok(isin: str) -> bool:
     # Letters become two digits (A=10 … Z=35); then Luhn over the digit string.
     digits = "".join(str(int(ch, 36)) for ch in isin)

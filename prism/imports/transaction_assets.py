@@ -26,7 +26,10 @@ Found = tuple[uuid.UUID, str]
 
 
 class AssetResolver:
-    """Finds or creates each row's asset; creations stay pending until the row is kept."""
+    """Finds each row's asset, or makes a new one that is saved only when a row using it is kept.
+
+    Nothing is written for a row that is then refused, so a bad row leaves no asset behind.
+    """
 
     def __init__(self, connection: Connection, owner_id: uuid.UUID, base_currency: str) -> None:
         self._connection = connection
@@ -34,27 +37,27 @@ class AssetResolver:
         self._base = base_currency
         self._by_isin: dict[str, Found] = {}
         self._by_ticker: dict[str, Found] | None = None
-        self._pending: list[tuple[dict[str, Found], str]] = []
+        self._unsaved: dict[uuid.UUID, Asset] = {}
 
     def resolve(self, row: ImportRow) -> Found | None:
         """(asset id, asset currency) of ``row``'s asset, or None when it names none."""
         if row.isin is not None:
-            return self._isin(row, parse_isin(row.isin))
+            return self._by_isin.get(row.isin) or self._isin(row, parse_isin(row.isin))
         if row.symbol is not None:
             return self._ticker(row, row.symbol.strip().upper())
         return None
 
-    def keep_pending(self) -> int:
-        """The row was recorded: its new assets stay. How many there were."""
-        count = len(self._pending)
-        self._pending.clear()
-        return count
+    def is_unsaved(self, asset_id: uuid.UUID) -> bool:
+        """Whether ``asset_id`` is new and not saved yet."""
+        return asset_id in self._unsaved
 
-    def forget_pending(self) -> None:
-        """The row was rolled back, and with it the assets it created."""
-        for cache, key in self._pending:
-            cache.pop(key, None)
-        self._pending.clear()
+    def save(self, asset_id: uuid.UUID) -> bool:
+        """Save ``asset_id`` if it is new and unsaved (a row using it is kept); whether it was."""
+        asset = self._unsaved.pop(asset_id, None)
+        if asset is None:
+            return False
+        save_asset(self._connection, self._owner, asset)
+        return True
 
     def _isin(self, row: ImportRow, isin: str) -> Found:
         found = self._by_isin.get(isin)
@@ -63,10 +66,10 @@ class AssetResolver:
         try:
             asset = get_asset(self._connection, self._owner, asset_id_for(self._owner, isin))
         except NotFoundError:
-            asset = save_asset(self._connection, self._owner, self._new(row, isin=isin))
-            self._pending.append((self._by_isin, isin))
-        self._by_isin[isin] = (asset.id, asset.currency)
-        return self._by_isin[isin]
+            asset = self._new(row, isin=isin)
+            self._unsaved[asset.id] = asset
+        found = self._by_isin[isin] = self._by_isin[row.isin or isin] = (asset.id, asset.currency)
+        return found
 
     def _ticker(self, row: ImportRow, ticker: str) -> Found:
         if self._by_ticker is None:
@@ -79,10 +82,9 @@ class AssetResolver:
         if found is not None:
             return found
         fresh = dataclasses.replace(self._new(row, ticker=ticker), id=ticker_asset_id(self._owner, ticker))
-        asset = save_asset(self._connection, self._owner, fresh)
-        self._pending.append((self._by_ticker, ticker))
-        self._by_ticker[ticker] = (asset.id, asset.currency)
-        return self._by_ticker[ticker]
+        self._unsaved[fresh.id] = fresh
+        found = self._by_ticker[ticker] = (fresh.id, fresh.currency)
+        return found
 
     def _new(self, row: ImportRow, *, isin: str | None = None, ticker: str | None = None) -> Asset:
         kind = (row.kind or AssetKind.OTHER.value).strip().lower()

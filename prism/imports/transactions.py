@@ -1,60 +1,69 @@
 """Importing a file of transactions: checked whole, written in one transaction, idempotent.
 
 Every row gets a deterministic id (:func:`prism.domain.ids.imported_transaction_id`)
-from the format's source and the row's external id: the file's own id when it has one,
-else a hash of the row's normalised content (with the target portfolio) and an
-occurrence counter, so identical rows stay distinct but a second import of the same file,
-on this device or another, finds every id already stored and adds nothing.
+from the format's source and the row's external id (:mod:`prism.imports.row_ids`): the
+file's own id when it has one, else a hash of the row's normalised content (with the
+target portfolio) and an occurrence counter, so identical rows stay distinct but a
+second import of the same file, on this device or another, finds every id already
+stored and adds nothing.
 
-Rows are recorded in bulk (:mod:`prism.storage.ledger_bulk`: the rules of a single
-write, change capture, one projection rebuild), and a row the ledger refuses (a sell of
-more than was held at its date) is reported with its line and column. A file with any bad row imports nothing unless
-``skip_invalid``; a dry run does everything, then rolls back.
+The file is read as a stream, a chunk of rows at a time: rows are recorded in bulk
+(:mod:`prism.storage.ledger_bulk`: the rules of a single write, change capture, the
+projection folded as the rows come), so memory does not grow with the file. A row the
+ledger refuses only at the end (a sell of more than was held at its date) is named with
+its line and column; with ``skip_invalid`` the file is read again without it. A file
+with any bad row imports nothing unless ``skip_invalid``; a dry run does everything,
+then rolls back.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
+import itertools
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import Connection, select
 
-from prism.domain.ids import EntryClock, imported_transaction_id
+from prism.domain.ids import EntryClock, imported_transaction_ids
 from prism.domain.isin import parse_isin
 from prism.domain.ledger import SECURITY_TYPES, LedgerEntry, TransactionType
 from prism.domain.money import ZERO, canonical, parse_currency
 from prism.errors import ConflictError, NotFoundError, ValidationError
-from prism.imports.formats import FormatOptions, ImportFormat, ImportRow, RowNote, RowProblem, get_format
+from prism.imports.formats import FormatOptions, ImportFormat, ImportRow, RowNote, RowProblem, Source, get_format
+from prism.imports.row_ids import RowIdentities, UnsortedRowsError
 from prism.imports.transaction_assets import AssetResolver
 from prism.storage.catalog import get_portfolio
 from prism.storage.engine import Database
 from prism.storage.ledger import EntryDetails
-from prism.storage.ledger_bulk import BulkRowError, add_entries, begin_bulk, check_entry, finish_bulk
+from prism.storage.ledger_bulk import (
+    BulkRecording,
+    BulkRowError,
+    add_entries,
+    begin_bulk,
+    check_entry,
+    finish_bulk,
+    overdrawn_rows,
+)
 from prism.storage.tables import transactions
 
-__all__ = [
-    "ImportRejectedError",
-    "ImportReport",
-    "ImportRequest",
-    "import_transactions",
-    "row_external_ids",
-]
+__all__ = ["ImportRejectedError", "ImportReport", "ImportRequest", "import_transactions"]
 
 #: How many problems an error lists (it counts them all).
 MAX_LISTED = 200
 _CLOCK = EntryClock()
-Progress = Callable[[int, int], None]
+T = TypeVar("T")
+#: Told how many rows have been read so far.
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
 class ImportRequest:
-    """What to import: a file's bytes in a format, into a portfolio."""
+    """What to import: a file (its bytes, or its path to read as a stream) in a format, into a portfolio."""
 
-    data: bytes
+    data: Source
     format: str
     portfolio_id: uuid.UUID
     options: FormatOptions = field(default_factory=FormatOptions)
@@ -94,64 +103,32 @@ class ImportRejectedError(ValidationError):
         self.report = report
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    row: ImportRow
-    entry: LedgerEntry
-    details: EntryDetails
-
-
-#: Sells of more than was held are judged after the fold, one per pass; past this many
-#: the file is refused rather than folded again and again.
+#: Sells of more than was held are found once everything is folded, one per reading;
+#: past this many the file is refused rather than read again and again.
 _MAX_PASSES = 50
-_CHUNK = 10_000
+_CHUNK = 5_000
 
 
 class _RollBack(Exception):
     """Raised inside the write to undo a dry run."""
 
-
-def _fingerprint(row: ImportRow, portfolio_id: uuid.UUID) -> str:
-    if row.identity is not None:
-        content = f"{portfolio_id}|{row.identity}"
-    else:
-        numbers = (row.quantity, row.price, row.amount, row.fee, row.tax, row.fx_rate, row.ratio)
-        parts = [
-            str(portfolio_id),
-            row.type.value,
-            row.date.isoformat(),
-            (row.isin or "").strip().upper(),
-            (row.symbol or "").strip().upper(),
-            (row.currency or "").strip().upper(),
-            *("" if n is None else canonical(n) for n in numbers),
-            (row.note or "").strip(),
-        ]
-        content = "|".join(parts)
-    return hashlib.sha256(content.encode()).hexdigest()[:32]
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__()
+        self.report = report
 
 
-def row_external_ids(rows: Sequence[ImportRow], portfolio_id: uuid.UUID) -> tuple[list[str], list[RowProblem]]:
-    """Each row's external id (its own, or content hash and occurrence), and duplicate file ids."""
-    seen: Counter[str] = Counter()
-    first_of: dict[str, str] = {}
-    problems: list[RowProblem] = []
-    result: list[str] = []
-    for row in rows:
-        if row.external_id is not None:
-            own = row.external_id.strip()
-            if own in first_of:
-                problems.append(
-                    RowProblem(
-                        row.where, row.column("external_id"), f"id {own!r} appears twice (first at {first_of[own]})"
-                    )
-                )
-            first_of.setdefault(own, row.where)
-            result.append(own)
-            continue
-        digest = _fingerprint(row, portfolio_id)
-        seen[digest] += 1
-        result.append(f"h:{digest}:{seen[digest]}")
-    return result, problems
+class _OversoldError(Exception):
+    """A recorded row took out more than was held; ``ordinal``: its place in the file's items."""
+
+    def __init__(self, ordinal: int, error: BulkRowError) -> None:
+        super().__init__()
+        self.ordinal = ordinal
+        self.error = error
+
+
+def _chunks(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
 
 
 def _static_problems(row: ImportRow) -> list[RowProblem]:
@@ -182,35 +159,6 @@ def _stored_ids(connection: Connection, owner_id: uuid.UUID, ids: Sequence[uuid.
     return found
 
 
-@dataclass(slots=True)
-class _Batch:
-    rows: list[ImportRow]
-    ids: list[uuid.UUID]
-    external_ids: list[str]
-
-
-def _entry(
-    row: ImportRow, ident: uuid.UUID, portfolio_id: uuid.UUID, base: str, asset: tuple[uuid.UUID, str] | None
-) -> LedgerEntry:
-    currency = parse_currency(row.currency) if row.currency else (asset[1] if asset else base)
-    return LedgerEntry(
-        id=ident,
-        portfolio_id=portfolio_id,
-        type=row.type,
-        date=row.date,
-        entry_order=_CLOCK.next(),
-        currency=currency,
-        asset_id=asset[0] if asset else None,
-        quantity=row.quantity,
-        price=row.price,
-        amount=row.amount,
-        fee=row.fee or ZERO,
-        tax=row.tax or ZERO,
-        fx_rate=row.fx_rate,
-        ratio=row.ratio,
-    )
-
-
 _ASSET_FIELDS = {"asset_id": "isin"}
 
 
@@ -219,107 +167,183 @@ def _problem(row: ImportRow, error: ValidationError | ConflictError) -> RowProbl
     return RowProblem(row.where, row.column(_ASSET_FIELDS.get(column, column)), error.message)
 
 
-def _entries(
-    connection: Connection, owner_id: uuid.UUID, batch: _Batch, *, source: ImportFormat, base: str, report: ImportReport
-) -> list[_Pending]:
-    """The batch's new rows as entries, their assets found or created (bad rows reported)."""
-    stored = _stored_ids(connection, owner_id, batch.ids)
-    assets = AssetResolver(connection, owner_id, base)
-    pending: list[_Pending] = []
-    for row, ident, external in zip(batch.rows, batch.ids, batch.external_ids, strict=True):
-        if ident in stored:
-            report.already_imported += 1
-            continue
-        savepoint = connection.begin_nested()  # an asset created for a row that fails goes with it
-        try:
-            entry = _entry(row, ident, report.portfolio_id, base, assets.resolve(row))
-        except (ValidationError, ConflictError) as error:
-            savepoint.rollback()
-            assets.forget_pending()
-            report.problems.append(_problem(row, error))
-            continue
-        savepoint.commit()
-        report.assets_created += assets.keep_pending()
-        pending.append(_Pending(row, entry, EntryDetails(source.source, external, row.note)))
-    return pending
+@dataclass(slots=True)
+class _Reading:
+    """One reading of the file into the ledger (inside a savepoint the caller undoes on failure)."""
 
+    connection: Connection
+    owner_id: uuid.UUID
+    source: ImportFormat
+    request: ImportRequest
+    base: str
+    report: ImportReport
+    #: Rows refused by an earlier reading (by their place among the file's items).
+    excluded: dict[int, RowProblem]
+    keep_all: bool
+    progress: Progress | None
+    #: Each recorded row's place among the file's items (8 bytes a row).
+    ordinals: array[int] = field(default_factory=lambda: array("Q"))
 
-def _record(
-    connection: Connection,
-    owner_id: uuid.UUID,
-    pending: list[_Pending],
-    report: ImportReport,
-    progress: Progress | None,
-) -> list[_Pending]:
-    """Record ``pending`` in bulk; the rows recorded (bad ones reported and left out).
+    @property
+    def writing(self) -> bool:
+        """False once a bad row dooms the import: the rest is only checked."""
+        return self.request.skip_invalid or not self.report.problems
 
-    Sells of more than was held are found only once everything is folded, one per
-    pass: a pass that finds one is undone and run again without it.
-    """
-    for _ in range(_MAX_PASSES):
-        savepoint = connection.begin_nested()
-        bulk = begin_bulk(connection, owner_id)
-        checked: list[_Pending] = []
-        for done, item in enumerate(pending, 1):
-            if progress is not None and (done % 2000 == 0 or done == len(pending)):
-                progress(done, len(pending))
-            try:
-                check_entry(bulk, item.entry)
-            except (ValidationError, ConflictError) as error:
-                report.problems.append(_problem(item.row, error))
+    def items(self) -> Iterator[tuple[int, ImportRow, str]]:
+        """The file's good rows with their external ids; problems and notes go to the report."""
+        report, identities = self.report, RowIdentities(self.request.portfolio_id, keep_all=self.keep_all)
+        last_bad = None
+        for ordinal, item in enumerate(self.source.parse(self.request.data, self.request.options)):
+            if isinstance(item, RowProblem):
+                report.rows += item.where != last_bad
+                last_bad = item.where
+                report.problems.append(item)
                 continue
-            bulk.recorded[item.entry.id] = -1  # seen: a repeated id in the file is refused
-            checked.append(item)
-        bulk.recorded.clear()
-        for start in range(0, len(checked), _CHUNK):
-            chunk = checked[start : start + _CHUNK]
-            add_entries(connection, bulk, [(item.entry, item.details) for item in chunk], checked=True)
+            report.rows += 1
+            if isinstance(item, RowNote):
+                report.notes.append(item)
+            elif ordinal not in self.excluded:
+                problems = _static_problems(item)
+                external = identities.external_id(item) if not problems else None
+                if isinstance(external, RowProblem):
+                    problems.append(external)
+                report.problems.extend(problems)
+                if isinstance(external, str):
+                    yield ordinal, item, external
+
+    def run(self) -> None:
+        """Read, check and record every row; :class:`_OversoldError` for a sell found at the end."""
+        bulk = begin_bulk(self.connection, self.owner_id)
+        assets = AssetResolver(self.connection, self.owner_id, self.base)
+        make_id = imported_transaction_ids(self.owner_id, self.source.source)
+        done = 0
+        for chunk in _chunks(self.items(), _CHUNK):
+            self._take(bulk, assets, [(ordinal, row, external, make_id(external)) for ordinal, row, external in chunk])
+            done += len(chunk)
+            if self.progress is not None:
+                self.progress(done)
+        if not self.writing:
+            self._report_oversells(bulk)
+            return
         try:
-            finish_bulk(connection, bulk)
+            finish_bulk(self.connection, bulk)
         except BulkRowError as error:
-            savepoint.rollback()
-            report.problems.append(_problem(checked[error.row].row, error))
-            pending = [item for number, item in enumerate(checked) if number != error.row]
-            continue
-        savepoint.commit()
-        return checked
-    report.problems.append(RowProblem("file", "", f"more than {_MAX_PASSES} rows take out more than was held"))
-    return []
+            raise _OversoldError(self.ordinals[error.row], error) from None
+
+    def _report_oversells(self, bulk: BulkRecording) -> None:
+        """In a doomed import, name every row that took out more than was held, too."""
+        rows = overdrawn_rows(bulk)
+        if not rows:
+            return
+        wanted = {self.ordinals[row] for row in rows}
+        for ordinal, item in enumerate(self.source.parse(self.request.data, self.request.options)):
+            if ordinal in wanted and isinstance(item, ImportRow):
+                units = canonical(item.quantity or ZERO)
+                message = f"cannot take out {units} units: more than the portfolio holds on {item.date.isoformat()}"
+                self.report.problems.append(RowProblem(item.where, item.column("quantity"), message))
+
+    def _take(
+        self, bulk: BulkRecording, assets: AssetResolver, chunk: list[tuple[int, ImportRow, str, uuid.UUID]]
+    ) -> None:
+        report = self.report
+        stored = _stored_ids(self.connection, self.owner_id, [ident for *_, ident in chunk])
+        kept: list[tuple[LedgerEntry, EntryDetails]] = []
+        for ordinal, row, external, ident in chunk:
+            if ident in stored:
+                report.already_imported += 1
+                continue
+            try:
+                entry = self._entry(row, ident, bulk, assets)
+            except (ValidationError, ConflictError) as error:
+                report.problems.append(_problem(row, error))
+                continue
+            if self.writing and entry.asset_id is not None and assets.save(entry.asset_id):
+                report.assets_created += 1
+            kept.append((entry, EntryDetails(self.source.source, external, row.note)))
+            self.ordinals.append(ordinal)
+            report.by_type[row.type.value] = report.by_type.get(row.type.value, 0) + 1
+        add_entries(self.connection, bulk, kept, checked=True, store=self.writing)
+        report.imported += len(kept)
+
+    def _entry(self, row: ImportRow, ident: uuid.UUID, bulk: BulkRecording, assets: AssetResolver) -> LedgerEntry:
+        asset = assets.resolve(row)
+        if asset is not None and assets.is_unsaved(asset[0]):
+            bulk.live_assets.add(asset[0])  # saved with the first row using it that is kept
+        currency = parse_currency(row.currency) if row.currency else (asset[1] if asset else self.base)
+        entry = LedgerEntry(
+            id=ident,
+            portfolio_id=self.request.portfolio_id,
+            type=row.type,
+            date=row.date,
+            entry_order=_CLOCK.next(),
+            currency=currency,
+            asset_id=asset[0] if asset else None,
+            quantity=row.quantity,
+            price=row.price,
+            amount=row.amount,
+            fee=row.fee or ZERO,
+            tax=row.tax or ZERO,
+            fx_rate=row.fx_rate,
+            ratio=row.ratio,
+        )
+        check_entry(bulk, entry)
+        return entry
+
+
+def _oversold_problem(request: ImportRequest, source: ImportFormat, oversold: _OversoldError) -> RowProblem:
+    """The problem of the row at ``oversold.ordinal`` (the file is read up to it again)."""
+    items = source.parse(request.data, request.options)
+    row = next(itertools.islice(items, oversold.ordinal, None))
+    assert isinstance(row, ImportRow)
+    return _problem(row, oversold.error)
 
 
 def _write(
     connection: Connection,
     owner_id: uuid.UUID,
-    batch: _Batch,
     *,
     source: ImportFormat,
     request: ImportRequest,
-    report: ImportReport,
     progress: Progress | None,
 ) -> ImportReport:
     try:
         base = get_portfolio(connection, owner_id, request.portfolio_id).base_currency
     except NotFoundError:
         raise ValidationError(f"no portfolio {request.portfolio_id}", field="portfolio_id") from None
-    pending = _entries(connection, owner_id, batch, source=source, base=base, report=report)
-    for item in _record(connection, owner_id, pending, report, progress):
-        report.imported += 1
-        kind = item.row.type.value
-        report.by_type[kind] = report.by_type.get(kind, 0) + 1
-    _finish(report, request)
-    return report
+    excluded: dict[int, RowProblem] = {}
+    keep_all = False
+    for _ in range(_MAX_PASSES):
+        report = ImportReport(source.name, request.portfolio_id, request.dry_run)
+        reading = _Reading(connection, owner_id, source, request, base, report, excluded, keep_all, progress)
+        savepoint = connection.begin_nested()
+        try:
+            reading.run()
+        except UnsortedRowsError:
+            savepoint.rollback()
+            keep_all = True  # read again, keeping every day's counters
+            continue
+        except _OversoldError as oversold:
+            savepoint.rollback()
+            excluded[oversold.ordinal] = _oversold_problem(request, source, oversold)
+            if request.skip_invalid:
+                continue
+        else:
+            savepoint.commit()
+        report.problems.extend(excluded.values())
+        _finish(report, request)
+        return report
+    raise ValidationError(f"more than {_MAX_PASSES} rows take out more than was held", field="file")
 
 
 def _finish(report: ImportReport, request: ImportRequest) -> None:
     report.problems.sort(key=lambda p: _line_key(p.where))
-    bad_rows = {p.where for p in report.problems}
-    report.skipped = len(bad_rows)
+    report.skipped = len({p.where for p in report.problems})
     if report.problems and not request.skip_invalid:
         report.imported = report.assets_created = 0
         report.by_type = {}
         raise ImportRejectedError(report.problems, report)
     if request.dry_run:
-        raise _RollBack
+        raise _RollBack(report)
 
 
 def _line_key(where: str) -> tuple[str, int]:
@@ -328,30 +352,6 @@ def _line_key(where: str) -> tuple[str, int]:
         return head, int(number)
     name, _, index = where.partition("[")
     return name, int(index.rstrip("]")) if index.rstrip("]").isdigit() else 0
-
-
-def _prepare(owner_id: uuid.UUID, import_format: ImportFormat, request: ImportRequest, report: ImportReport) -> _Batch:
-    rows: list[ImportRow] = []
-    for item in import_format.parse(request.data, request.options):
-        if isinstance(item, ImportRow):
-            problems = _static_problems(item)
-            report.problems.extend(problems)
-            if not problems:
-                rows.append(item)
-        elif isinstance(item, RowNote):
-            report.notes.append(item)
-        else:
-            report.problems.append(item)
-    report.rows = len(rows) + len(report.notes) + len({p.where for p in report.problems})
-    external, duplicates = row_external_ids(rows, request.portfolio_id)
-    report.problems.extend(duplicates)
-    duplicate_rows = {p.where for p in duplicates}
-    kept = [(row, ext) for row, ext in zip(rows, external, strict=True) if row.where not in duplicate_rows]
-    # Date order, file order within a day: each entry then folds into the projection
-    # without replaying the asset's history (a backdated entry would).
-    kept.sort(key=lambda pair: pair[0].date)
-    ids = [imported_transaction_id(owner_id, import_format.source, ext) for _, ext in kept]
-    return _Batch([row for row, _ in kept], ids, [ext for _, ext in kept])
 
 
 async def import_transactions(
@@ -363,11 +363,7 @@ async def import_transactions(
 ) -> ImportReport:
     """Import ``request`` for ``owner_id``; :class:`ImportRejectedError` when a row is bad."""
     import_format = get_format(request.format)
-    report = ImportReport(import_format.name, request.portfolio_id, request.dry_run)
-    batch = await asyncio.to_thread(_prepare, owner_id, import_format, request, report)
     try:
-        return await database.write(
-            _write, owner_id, batch, source=import_format, request=request, report=report, progress=progress
-        )
-    except _RollBack:
-        return report
+        return await database.write(_write, owner_id, source=import_format, request=request, progress=progress)
+    except _RollBack as rolled_back:
+        return rolled_back.report

@@ -20,10 +20,20 @@ from prism.domain.hlc import hlc_tick, hlc_time
 from prism.domain.money import canonical
 from prism.storage.tables import changes, clock_states
 
-__all__ = ["LoggedChange", "capture", "capture_inserts", "history", "new_device_id", "wire_value"]
+__all__ = [
+    "NOT_CHANGES",
+    "BatchClock",
+    "LoggedChange",
+    "capture",
+    "capture_inserts",
+    "history",
+    "new_device_id",
+    "read_clock",
+    "wire_value",
+]
 
 #: Columns that identify a row or are derived from HLCs: never sent as changes.
-_NOT_CHANGES = frozenset({"owner_id", "id", "created_at", "updated_at"})
+NOT_CHANGES = frozenset({"owner_id", "id", "created_at", "updated_at"})
 
 
 def wire_value(value: Any) -> Any:
@@ -77,7 +87,7 @@ def capture(
     written = {
         name: wire_value(value)
         for name, value in new.items()
-        if name not in _NOT_CHANGES and (old is None or wire_value(old.get(name)) != wire_value(value))
+        if name not in NOT_CHANGES and (old is None or wire_value(old.get(name)) != wire_value(value))
     }
     if not written:
         return
@@ -108,33 +118,60 @@ def capture_inserts(
     """
     if not rows:
         return
-    c = clock_states.c
-    state = connection.execute(select(c.device_id, c.last_hlc).where(c.owner_id == owner_id)).first()
-    now_ms = time.time_ns() // 1_000_000
-    if state is None:
-        device_id, last = new_device_id(), 0
-    else:
-        device_id, last = str(state.device_id), int(state.last_hlc)
+    clock = read_clock(connection, owner_id)
     logged = []
     for row_id, values in rows:
-        last = hlc_tick(last, now_ms)
-        written = {name: wire_value(value) for name, value in values.items() if name not in _NOT_CHANGES}
+        written = {name: wire_value(value) for name, value in values.items() if name not in NOT_CHANGES}
         logged.append(
             {
                 "owner_id": owner_id,
-                "hlc": last,
-                "device_id": device_id,
+                "hlc": clock.tick(),
+                "device_id": clock.device_id,
                 "table_name": table,
                 "row_id": str(row_id),
                 "op": "insert",
                 "columns": written,
             }
         )
-    if state is None:
-        connection.execute(clock_states.insert().values(owner_id=owner_id, device_id=device_id, last_hlc=last))
-    else:
-        connection.execute(update(clock_states).where(c.owner_id == owner_id).values(last_hlc=last))
+    clock.save(connection)
     connection.execute(changes.insert(), logged)
+
+
+@dataclass(slots=True)
+class BatchClock:
+    """The device's clock for one batch of local writes: read once, ticked in memory,
+    saved once (in the batch's transaction)."""
+
+    owner_id: uuid.UUID
+    device_id: str
+    last: int
+    stored: bool
+    now_ms: int
+
+    def tick(self) -> int:
+        """The next HLC (consecutive within the batch)."""
+        self.last = hlc_tick(self.last, self.now_ms)
+        return self.last
+
+    def save(self, connection: Connection) -> None:
+        """Persist the last HLC handed out."""
+        c = clock_states.c
+        if self.stored:
+            connection.execute(update(clock_states).where(c.owner_id == self.owner_id).values(last_hlc=self.last))
+            return
+        values = {"owner_id": self.owner_id, "device_id": self.device_id, "last_hlc": self.last}
+        connection.execute(clock_states.insert().values(**values))
+        self.stored = True
+
+
+def read_clock(connection: Connection, owner_id: uuid.UUID) -> BatchClock:
+    """The device's clock for ``owner_id`` (a new device id if it has none yet)."""
+    c = clock_states.c
+    state = connection.execute(select(c.device_id, c.last_hlc).where(c.owner_id == owner_id)).first()
+    now_ms = time.time_ns() // 1_000_000
+    if state is None:
+        return BatchClock(owner_id, new_device_id(), 0, False, now_ms)
+    return BatchClock(owner_id, str(state.device_id), int(state.last_hlc), True, now_ms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,14 @@
 """Recording many ledger entries at once, with the rules of a single write.
 
 An import of a million rows cannot pay a single write's round trips per row: here the
-references are loaded once, entries are checked in Python, rows and their change-log
-entries are inserted in batches, and the projection is rebuilt once at the end, when
-the sells are judged against what was held *at their date* as
-:func:`~prism.storage.ledger.record_transaction` would. Everything runs in the
-caller's transaction: an error at any point leaves nothing behind.
+references are loaded once, entries are checked in Python, and rows and their change-log
+entries are inserted in batches (:mod:`prism.storage.ledger_rows`). Entries that arrive
+in ledger order, after everything already stored (an import of a date-sorted file), are
+folded onto the projection as they come, in memory that grows with the positions, not
+the rows; the first that does not switches the recording to one rebuild of the
+projection at the end. Either way the sells are judged against what was held *at their
+date*, as :func:`~prism.storage.ledger.record_transaction` would. Everything runs in
+the caller's transaction: an error at any point leaves nothing behind.
 
 Usage, with entries streamed in chunks so memory stays flat::
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,16 +30,17 @@ from sqlalchemy import Connection, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType, validate_entry
 from prism.domain.money import ZERO, canonical
+from prism.domain.positions import SortKey
 from prism.domain.replay import LedgerState
 from prism.errors import ConflictError, InsufficientHoldingsError, ValidationError
-from prism.storage.changes import capture_inserts
 from prism.storage.engine import lock_owner
-from prism.storage.entries import entry_values, load_entries
+from prism.storage.entries import load_entries
 from prism.storage.ledger import EntryDetails
-from prism.storage.projection import mark_stale, rebuild_stale
+from prism.storage.ledger_rows import LedgerRows
+from prism.storage.projection import load_state, mark_stale, rebuild_stale, save_state
 from prism.storage.tables import assets, portfolios, positions, transactions
 
-__all__ = ["BulkRecording", "BulkRowError", "add_entries", "begin_bulk", "check_entry", "finish_bulk"]
+__all__ = ["BulkRecording", "BulkRowError", "add_entries", "begin_bulk", "check_entry", "finish_bulk", "overdrawn_rows"]
 
 _BATCH = 2000
 
@@ -49,6 +54,11 @@ class BulkRowError(ValidationError):
         self.code = error.code
 
 
+def _short(ident: uuid.UUID) -> int:
+    # The low 64 bits: random in v4 and v7 ids (whose high bits are a timestamp), hashed in v5.
+    return ident.int & 0xFFFF_FFFF_FFFF_FFFF
+
+
 @dataclass(slots=True)
 class BulkRecording:
     """What a bulk recording knows of the owner, and what it has recorded so far."""
@@ -58,13 +68,42 @@ class BulkRecording:
     live_assets: set[uuid.UUID]
     splits: set[tuple[uuid.UUID, dt.date]]
     overdrafts_before: set[str]
-    recorded: dict[uuid.UUID, int] = field(default_factory=dict)  # entry id -> its row
+    rows: LedgerRows
+    #: The projection with every entry so far folded in; None once one came out of order.
+    state: LedgerState | None
+    #: The newest ledger key stored or folded.
+    newest: SortKey | None
+    #: Each folded asset's newest key (its ``asset_states`` row is rewritten).
+    folded_assets: dict[uuid.UUID, SortKey] = field(default_factory=dict)
+    #: The low 64 bits of each recorded entry's id, in order: 8 bytes a row, enough to
+    #: name the row of an oversell found at the end.
+    recorded: array[int] = field(default_factory=lambda: array("Q"))
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def count(self) -> int:
+        """How many entries were recorded."""
+        return len(self.recorded)
+
+    def row_of(self, ident: uuid.UUID) -> int:
+        """The position of recorded entry ``ident``."""
+        return self.recorded.index(_short(ident))
 
 
 def _overdrafts(connection: Connection, owner_id: uuid.UUID) -> set[str]:
     rows = connection.execute(select(positions.c.overdrafts).where(positions.c.owner_id == owner_id))
     return {str(ident) for (found,) in rows for ident in found}
+
+
+def _newest(connection: Connection, owner_id: uuid.UUID) -> SortKey | None:
+    t = transactions.c
+    row = connection.execute(
+        select(t.date, t.entry_order, t.id)
+        .where(t.owner_id == owner_id, t.deleted_at.is_(None))
+        .order_by(t.date.desc(), t.entry_order.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.date, row.entry_order, str(row.id))
 
 
 def begin_bulk(connection: Connection, owner_id: uuid.UUID) -> BulkRecording:
@@ -87,14 +126,25 @@ def begin_bulk(connection: Connection, owner_id: uuid.UUID) -> BulkRecording:
             )
         )
     }
-    return BulkRecording(owner_id, bases, live, splits, _overdrafts(connection, owner_id))
+    overdrafts = _overdrafts(connection, owner_id)
+    return BulkRecording(
+        owner_id,
+        bases,
+        live,
+        splits,
+        overdrafts,
+        LedgerRows(connection),
+        load_state(connection, owner_id),
+        _newest(connection, owner_id),
+    )
 
 
 def check_entry(bulk: BulkRecording, entry: LedgerEntry) -> None:
     """Judge one new entry by the rules of a single write (all but the oversell, judged
-    by :func:`finish_bulk`); raises :class:`ValidationError` or :class:`ConflictError`."""
-    if entry.id in bulk.recorded:
-        raise ConflictError(f"entry {entry.id} appears twice")
+    by :func:`finish_bulk`); raises :class:`ValidationError` or :class:`ConflictError`.
+
+    An id recorded twice is refused by the database's key when the rows are inserted.
+    """
     if entry.portfolio_id not in bulk.bases:
         raise ValidationError(f"no portfolio {entry.portfolio_id}", field="portfolio_id")
     target = entry.target_portfolio_id
@@ -111,59 +161,78 @@ def check_entry(bulk: BulkRecording, entry: LedgerEntry) -> None:
         bulk.splits.add(key)
 
 
+def _fold(bulk: BulkRecording, entry: LedgerEntry) -> None:
+    state = bulk.state
+    if state is None:
+        return
+    key = entry.sort_key
+    if bulk.newest is not None and key <= bulk.newest:
+        bulk.state = None  # out of order: the projection is rebuilt at the end instead
+        bulk.folded_assets.clear()
+        return
+    state.apply(entry, key)
+    bulk.newest = key
+    if entry.asset_id is not None:
+        bulk.folded_assets[entry.asset_id] = key
+
+
 def add_entries(
     connection: Connection,
     bulk: BulkRecording,
     chunk: Sequence[tuple[LedgerEntry, EntryDetails]],
     *,
     checked: bool = False,
+    store: bool = True,
 ) -> None:
     """Check and store ``chunk`` (new entries); :class:`BulkRowError` names a bad one.
 
     ``checked``: every entry of ``chunk`` has passed :func:`check_entry` against ``bulk``.
+    ``store=False`` only folds them (a doomed import still finds every oversell:
+    :func:`overdrawn_rows`).
     """
-    rows = []
-    for entry, details in chunk:
-        number = len(bulk.recorded)
+    for entry, _ in chunk:
         try:
             if not checked:
                 check_entry(bulk, entry)
         except ValidationError as error:
-            raise BulkRowError(number, error) from None
+            raise BulkRowError(bulk.count, error) from None
         except ConflictError as error:
-            raise BulkRowError(number, ValidationError(error.message, field="id")) from None
-        bulk.recorded[entry.id] = number
-        rows.append(
-            {
-                **entry_values(entry),
-                "owner_id": bulk.owner_id,
-                "source": details.source,
-                "external_id": details.external_id,
-                "note": details.note,
-                "created_at": bulk.now,
-                "updated_at": bulk.now,
-            }
-        )
-    for start in range(0, len(rows), _BATCH):
-        part = rows[start : start + _BATCH]
-        connection.execute(transactions.insert(), part)
-        capture_inserts(connection, bulk.owner_id, "transactions", [(row["id"], row) for row in part])
+            raise BulkRowError(bulk.count, ValidationError(error.message, field="id")) from None
+        bulk.recorded.append(_short(entry.id))
+        _fold(bulk, entry)
+    if not store:
+        return
+    for start in range(0, len(chunk), _BATCH):
+        bulk.rows.insert(connection, bulk.owner_id, bulk.now, chunk[start : start + _BATCH])
 
 
 def finish_bulk(connection: Connection, bulk: BulkRecording) -> int:
-    """Rebuild the projection once and judge the sells; how many entries were recorded.
+    """Bring the projection up to date and judge the sells; how many entries were recorded.
 
     A sell (or transfer, or delivery out) of more than was held at its date is refused
     with :class:`BulkRowError` naming the first such entry, as a single write would be.
     """
-    mark_stale(connection, bulk.owner_id)
-    rebuild_stale(connection, bulk.owner_id)
-    fresh = _overdrafts(connection, bulk.owner_id) - bulk.overdrafts_before
-    culprits = {uuid.UUID(ident) for ident in fresh} & bulk.recorded.keys()
+    if bulk.state is not None:
+        save_state(connection, bulk.owner_id, bulk.state, bulk.folded_assets)
+    else:
+        mark_stale(connection, bulk.owner_id)
+        rebuild_stale(connection, bulk.owner_id)
+    fresh = {uuid.UUID(ident) for ident in _overdrafts(connection, bulk.owner_id) - bulk.overdrafts_before}
+    culprits = {ident: bulk.row_of(ident) for ident in fresh if _short(ident) in bulk.recorded}
     if culprits:
-        first = min(culprits, key=bulk.recorded.__getitem__)
-        raise BulkRowError(bulk.recorded[first], _oversold(connection, bulk, first))
-    return len(bulk.recorded)
+        first = min(culprits, key=culprits.__getitem__)
+        raise BulkRowError(culprits[first], _oversold(connection, bulk, first))
+    return bulk.count
+
+
+def overdrawn_rows(bulk: BulkRecording) -> list[int] | None:
+    """The rows (positions) of every recorded entry that took out more than was held, in
+    order; None when entries came out of ledger order (only a rebuild can tell)."""
+    if bulk.state is None:
+        return None
+    after = {str(ident) for position in bulk.state.positions.values() for ident in position.overdrafts}
+    fresh = [uuid.UUID(ident) for ident in after - bulk.overdrafts_before]
+    return sorted(bulk.row_of(ident) for ident in fresh if _short(ident) in bulk.recorded)
 
 
 def _oversold(connection: Connection, bulk: BulkRecording, culprit: uuid.UUID) -> InsufficientHoldingsError:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from prism.domain.positions import (
     apply_to_positions,
     quote_from_entry,
 )
-from prism.domain.replay import LedgerState, fx_quote_from_entry, replay_sorted, split_quote
+from prism.domain.replay import FxQuote, LedgerState, fx_quote_from_entry, replay_sorted, split_quote
 from prism.errors import InsufficientHoldingsError
 from prism.storage.engine import lock_owner
 from prism.storage.entries import load_base_currencies, load_entries
@@ -56,12 +56,14 @@ __all__ = [
     "REBUILD_POSITIONS",
     "add_cash",
     "apply_entry",
+    "load_state",
     "position_from_row",
     "quote_from_row",
     "rebuild_asset",
     "rebuild_owner",
     "refresh_fx",
     "retract_cash",
+    "save_state",
     "mark_stale",
     "rebuild_stale",
     "run_maintenance",
@@ -363,17 +365,48 @@ def rebuild_owner(connection: Connection, owner_id: uuid.UUID) -> None:
 
 def _rebuild_from(connection: Connection, owner_id: uuid.UUID, keyed: list[tuple[SortKey, LedgerEntry]]) -> None:
     state = replay_sorted(keyed, load_base_currencies(connection, owner_id))
+    last = {entry.asset_id: key for key, entry in keyed if entry.asset_id is not None}
+    save_state(connection, owner_id, state, last)
+
+
+def save_state(
+    connection: Connection, owner_id: uuid.UUID, state: LedgerState, last: Mapping[uuid.UUID, SortKey]
+) -> None:
+    """Write ``state`` over the owner's projection; ``last``: the newest entry key of each
+    asset whose ``asset_states`` row is (re)written (the others are left as they are)."""
     _save_positions(connection, owner_id, state.positions.values())
     cash_rows = [
         {"owner_id": owner_id, "portfolio_id": pf, "currency": ccy, "balance": balance}
         for (pf, ccy), balance in state.cash.items()
     ]
     upsert(connection, cash_balances, cash_rows, ["owner_id", "portfolio_id", "currency"])
-    last = {entry.asset_id: key for key, entry in keyed if entry.asset_id is not None}
     state_rows = [_asset_state_values(owner_id, a, key, state.quotes.get(a)) for a, key in last.items()]
     upsert(connection, asset_states, state_rows, ["owner_id", "asset_id"])
     for (source, target), fx in state.fx.items():
         _save_fx(connection, owner_id, source=source, target=target, rate=fx.rate, key=fx.key)
+
+
+def load_state(connection: Connection, owner_id: uuid.UUID) -> LedgerState:
+    """The owner's projection as a :class:`LedgerState`: what a replay of the whole ledger
+    would give, so entries newer than every stored one fold onto it as they would onto
+    the replay."""
+    state = LedgerState(load_base_currencies(connection, owner_id))
+    for row in connection.execute(select(positions).where(positions.c.owner_id == owner_id)).mappings():
+        position = position_from_row(row)
+        state.positions[(position.portfolio_id, position.asset_id)] = position
+    c = cash_balances.c
+    for pf, ccy, balance in connection.execute(
+        select(c.portfolio_id, c.currency, c.balance).where(c.owner_id == owner_id)
+    ):
+        state.cash[(pf, ccy)] = balance
+    for row in connection.execute(select(asset_states).where(asset_states.c.owner_id == owner_id)).mappings():
+        quote = quote_from_row(row)
+        if quote is not None:
+            state.quotes[row["asset_id"]] = quote
+    f = fx_rates.c
+    for fx in connection.execute(select(fx_rates).where(f.owner_id == owner_id)):
+        state.fx[(fx.source, fx.target)] = FxQuote(fx.rate, (fx.last_date, fx.last_order, fx.last_id))
+    return state
 
 
 def mark_stale(connection: Connection, owner_id: uuid.UUID) -> None:

@@ -19,9 +19,10 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Connection, Dialect, Table
+from sqlalchemy import Column, Dialect, Table
 
 from prism.domain.hlc import COUNTER_BITS, hlc_time
+from prism.storage.stored_rows import bind_processor, insert_sql, sqlite_insert, stored
 from prism.storage.types import ExactDecimal, Id, UTCDateTime
 
 if TYPE_CHECKING:
@@ -89,14 +90,7 @@ class _Memo(dict[str, Any]):
         return None if value is None else self.convert(value)
 
 
-def _stored(column: Column[Any], dialect: Dialect) -> Convert | None:
-    processor: Convert | None = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return processor
-
-
-def stored(connection: Connection, column: Column[Any]) -> Convert:
-    """``column``'s Python values as the connection's database stores them."""
-    return _stored(column, connection.dialect) or _same
+_stored = bind_processor
 
 
 def _compose(first: Convert, then: Convert | None) -> Convert:
@@ -112,7 +106,7 @@ class TableCodec:
         data = [c for c in table.columns if c.name not in STAMPS]
         self.table = table
         self.parse = {c.name: _Memo(_parser(c)) for c in data}
-        self.insert_sql, order = _insert_sql(table, dialect)
+        self.insert_sql, order = insert_sql(table, dialect)
         identity = "key" if table.name == "settings" else "id"
         fixed = ("owner_id", identity, "created_at", "updated_at")
         store = {c.name: _Memo(_compose(_parser(c), _stored(c, dialect))) for c in data}
@@ -182,14 +176,3 @@ class Codecs:
         if found is None:
             found = self._tables[table.name] = TableCodec(table, self.dialect)
         return found
-
-
-@cache
-def _insert_sql(table: Table, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    compiled = table.insert().compile(dialect=dialect)
-    return str(compiled), tuple(compiled.positiontup or ())
-
-
-def sqlite_insert(connection: Connection, table: Table) -> tuple[str, tuple[str, ...]]:
-    """The INSERT of every column of ``table`` for SQLite's cursor, and its column order."""
-    return _insert_sql(table, connection.dialect)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from prism.domain.ledger import TransactionType
 from prism.errors import ValidationError
@@ -22,6 +23,7 @@ __all__ = [
     "Parsed",
     "RowNote",
     "RowProblem",
+    "Source",
     "format_names",
     "get_format",
     "register",
@@ -82,6 +84,8 @@ class ImportRow:
 
 
 Parsed = ImportRow | RowProblem | RowNote
+#: A file to import: its bytes (an upload), or its path (read as a stream, never whole).
+Source = bytes | Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ class ImportFormat:
 
     name: str
     summary: str
-    parse: Callable[[bytes, FormatOptions], Iterable[Parsed]]
+    parse: Callable[[Source, FormatOptions], Iterable[Parsed]]
     #: Recorded as each transaction's ``source`` (and part of its deterministic id).
     source: str = ""
 

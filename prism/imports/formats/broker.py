@@ -14,14 +14,23 @@ from collections.abc import Iterator
 
 from prism.domain.ledger import TransactionType
 from prism.domain.money import canonical
-from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowNote, RowProblem, register
+from prism.imports.formats.base import (
+    FormatOptions,
+    ImportFormat,
+    ImportRow,
+    Parsed,
+    RowNote,
+    RowProblem,
+    Source,
+    register,
+)
 from prism.imports.formats.text import (
     NumberStyle,
     RowReader,
     canonical_columns,
-    decode,
     read_csv,
     require_columns,
+    text_lines,
 )
 
 __all__ = ["BROKER", "LEGACY_CURRENCY"]
@@ -37,8 +46,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
-    csv_file = read_csv(decode(data))
+def _parse(data: Source, options: FormatOptions) -> Iterator[Parsed]:
+    csv_file = read_csv(text_lines(data))
     names = canonical_columns(csv_file.headers, _ALIASES)
     require_columns(names, "isin", "quantity", "price")
     style = NumberStyle.MIXED if csv_file.delimiter == ";" else NumberStyle.POINT

@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prism.domain.ledger import TransactionType
-from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, register
+from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, Source, register
 from prism.imports.formats.text import (
     NumberStyle,
     RowReader,
     canonical_columns,
-    decode,
     header_key,
     read_csv,
     require_columns,
+    text_lines,
 )
 
 __all__ = ["ALIASES", "GENERIC", "TYPES"]
@@ -57,8 +57,8 @@ TYPES: dict[str, TransactionType] = {
 TYPES = {header_key(name): kind for name, kind in TYPES.items()}
 
 
-def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
-    csv_file = read_csv(decode(data))
+def _parse(data: Source, options: FormatOptions) -> Iterator[Parsed]:
+    csv_file = read_csv(text_lines(data))
     names = canonical_columns(csv_file.headers, ALIASES)
     require_columns(names, "date", "type")
     style = NumberStyle.MIXED if csv_file.delimiter == ";" else NumberStyle.POINT

@@ -20,8 +20,16 @@ from typing import Any
 from prism.domain.isin import is_valid_isin
 from prism.domain.ledger import TransactionType
 from prism.errors import ValidationError
-from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, register
-from prism.imports.formats.text import NumberStyle, RowReader, canonical_columns, decode, parse_date, read_csv
+from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, Source, register
+from prism.imports.formats.text import (
+    NumberStyle,
+    RowReader,
+    canonical_columns,
+    decode,
+    parse_date,
+    read_bytes,
+    read_csv,
+)
 
 __all__ = ["GHOSTFOLIO"]
 
@@ -157,9 +165,9 @@ def _parse_csv(text: str) -> Iterator[Parsed]:
         yield from _emit(_activity(RowReader(record.where, values, names, style), {}))
 
 
-def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
+def _parse(data: Source, options: FormatOptions) -> Iterator[Parsed]:
     del options
-    text = decode(data)
+    text = decode(read_bytes(data))
     if text.lstrip()[:1] in {"{", "["}:
         return _parse_json(text)
     return _parse_csv(text)

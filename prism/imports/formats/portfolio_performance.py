@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from prism.domain.ledger import TransactionType
-from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, register
+from prism.imports.formats.base import FormatOptions, ImportFormat, ImportRow, Parsed, RowProblem, Source, register
 from prism.imports.formats.text import (
     NumberStyle,
     RowReader,
     canonical_columns,
-    decode,
     header_key,
     read_csv,
     require_columns,
+    text_lines,
 )
 
 __all__ = ["PORTFOLIO_PERFORMANCE"]
@@ -116,8 +116,8 @@ def _row(reader: RowReader, options: FormatOptions) -> ImportRow | None:
     )
 
 
-def _parse(data: bytes, options: FormatOptions) -> Iterator[Parsed]:
-    csv_file = read_csv(decode(data))
+def _parse(data: Source, options: FormatOptions) -> Iterator[Parsed]:
+    csv_file = read_csv(text_lines(data))
     names = canonical_columns(csv_file.headers, _ALIASES)
     require_columns(names, "date", "type", "value")
     style = NumberStyle.COMMA if csv_file.delimiter == ";" else NumberStyle.POINT

@@ -14,7 +14,7 @@ import datetime as dt
 import enum
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -22,7 +22,7 @@ from prism.domain.isin import parse_isin
 from prism.domain.ledger import TransactionType
 from prism.domain.money import canonical_value
 from prism.errors import ValidationError
-from prism.imports.formats.base import RowProblem
+from prism.imports.formats.base import RowProblem, Source
 
 __all__ = [
     "CsvRecord",
@@ -33,8 +33,10 @@ __all__ = [
     "header_key",
     "parse_date",
     "parse_number",
+    "read_bytes",
     "read_csv",
     "require_columns",
+    "text_lines",
 ]
 
 _SEPARATORS = re.compile(r"[^a-z0-9%]+")
@@ -65,6 +67,23 @@ def decode(data: bytes) -> str:
         raise ValidationError(f"is not UTF-8 text (byte {error.start})", field="file") from None
 
 
+def read_bytes(source: Source) -> bytes:
+    """The whole file (for formats that cannot be read in a stream, like one JSON document)."""
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def text_lines(source: Source) -> Iterator[str]:
+    """The file's lines as UTF-8 text without its byte-order mark, read as a stream."""
+    raw = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        number = 0
+        try:
+            for number, line in enumerate(text, 1):  # noqa: B007 - the count names a bad line
+                yield line
+        except UnicodeDecodeError:
+            raise ValidationError(f"is not UTF-8 text (near line {number + 1})", field="file") from None
+
+
 def header_key(header: str) -> str:
     """A header compared loosely: lower case, runs of punctuation and spaces as ``_``."""
     return _SEPARATORS.sub("_", header.strip().lower()).strip("_")
@@ -92,9 +111,10 @@ class CsvFile:
     records: Iterator[CsvRecord | RowProblem]
 
 
-def read_csv(text: str) -> CsvFile:
-    """Records of ``text``: the first non-blank line is the header; blank lines are skipped."""
-    lines = io.StringIO(text, newline="")
+def read_csv(text: str | Iterable[str]) -> CsvFile:
+    """Records of ``text`` (or its lines, as :func:`text_lines` reads them): the first
+    non-blank line is the header; blank lines are skipped."""
+    lines = iter(io.StringIO(text, newline="") if isinstance(text, str) else text)
     skipped = 0
     header_text = ""
     for raw in lines:
@@ -109,7 +129,7 @@ def read_csv(text: str) -> CsvFile:
     return CsvFile(delimiter, headers, _records(lines, headers, delimiter, skipped))
 
 
-def _records(lines: io.StringIO, headers: list[str], delimiter: str, before: int) -> Iterator[CsvRecord | RowProblem]:
+def _records(lines: Iterator[str], headers: list[str], delimiter: str, before: int) -> Iterator[CsvRecord | RowProblem]:
     reader = csv.reader(lines, delimiter=delimiter)
     last = 0
     for fields in reader:

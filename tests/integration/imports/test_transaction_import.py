@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -168,3 +169,29 @@ async def test_a_german_portfolio_performance_export_gives_its_holdings(db: Data
     assert (holding.quantity, holding.cost_basis) == (Decimal(100), Decimal("8050.75"))
     (cash,) = await db.read(read_cash, owner, portfolio_id=portfolio)
     assert cash.balance == Decimal("12396.5")  # 20000 - 16101.50 + 8498
+
+
+async def test_identical_rows_in_a_file_out_of_date_order_are_kept_apart_and_found_again(db: Database) -> None:
+    owner, portfolio = await _book(db)
+    data = (
+        "date,type,isin,quantity,price,currency,amount\n"
+        "2024-01-02,deposit,,,,EUR,9000\n"
+        f"2024-03-01,buy,{WORLD},1,80,EUR,\n"
+        f"2024-01-05,buy,{WORLD},1,80,EUR,\n"  # the dates go backwards here
+        f"2024-01-05,buy,{WORLD},1,80,EUR,\n"
+        f"2024-03-01,buy,{WORLD},1,80,EUR,\n"
+    ).encode()
+    first = await import_transactions(db, owner, ImportRequest(data, "generic", portfolio))
+    again = await import_transactions(db, owner, ImportRequest(data, "generic", portfolio))
+    assert (first.imported, again.imported, again.already_imported) == (5, 0, 5)
+    (holding,) = await db.read(read_holdings, owner, portfolio_id=portfolio)
+    assert holding.quantity == Decimal(4)
+
+
+async def test_a_file_read_from_its_path_imports_as_its_bytes_do(db: Database, tmp_path: Path) -> None:
+    owner, portfolio = await _book(db)
+    path = tmp_path / "trades.csv"
+    path.write_bytes(FILE)
+    report = await import_transactions(db, owner, ImportRequest(path, "generic", portfolio))
+    again = await import_transactions(db, owner, ImportRequest(FILE, "generic", portfolio))
+    assert (report.imported, again.already_imported) == (5, 5)

@@ -13,6 +13,7 @@ from prism.storage.engine import Database
 from prism.storage.holdings import read_holdings
 from prism.storage.ledger import EntryDetails
 from prism.storage.ledger_bulk import BulkRowError, add_entries, begin_bulk, finish_bulk
+from prism.storage.projection import rebuild_owner
 from prism.storage.tables import changes, transactions
 from tests.builders import Book, entry, make_book, record
 
@@ -106,3 +107,37 @@ async def test_a_second_split_on_the_same_day_is_refused_within_one_bulk(db: Dat
     with pytest.raises(BulkRowError) as raised:
         await db.write(_bulk, book.owner, entries)
     assert raised.value.row == 1
+
+
+async def test_a_bulk_row_is_logged_with_the_columns_a_single_write_logs(db: Database) -> None:
+    one, many = await make_book(db), await make_book(db)
+    await record(db, one.owner, *_ledger(one))
+    await db.write(_bulk, many.owner, _ledger(many))
+
+    def logged(connection: Connection, owner: uuid.UUID) -> list[dict[str, object]]:
+        c = changes.c
+        rows = connection.execute(select(c.columns).where(c.owner_id == owner, c.table_name == "transactions"))
+        ignored = {"id", "portfolio_id", "asset_id", "entry_order", "source", "external_id", "note"}
+        return sorted(({k: v for k, v in columns.items() if k not in ignored} for (columns,) in rows), key=str)
+
+    assert await db.read(logged, many.owner) == await db.read(logged, one.owner)
+
+
+async def test_bulk_entries_after_a_stored_ledger_fold_onto_it_as_a_rebuild_would(db: Database) -> None:
+    book = await make_book(db)
+    entries = _ledger(book)
+    await record(db, book.owner, *entries[:3])
+    assert await db.write(_bulk, book.owner, entries[3:]) == 5
+    folded = await db.read(_figures, book.owner)
+    await db.write(rebuild_owner, book.owner)
+    assert await db.read(_figures, book.owner) == folded
+
+
+async def test_bulk_entries_before_stored_ones_are_judged_by_a_rebuild(db: Database) -> None:
+    book = await make_book(db)
+    entries = _ledger(book)
+    await record(db, book.owner, entries[0], entries[2])
+    assert await db.write(_bulk, book.owner, [entries[1]]) == 1  # dated between the two stored
+    folded = await db.read(_figures, book.owner)
+    await db.write(rebuild_owner, book.owner)
+    assert await db.read(_figures, book.owner) == folded

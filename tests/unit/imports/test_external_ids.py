@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from prism.domain.ledger import TransactionType
 from prism.imports.formats import ImportRow, RowProblem
-from prism.imports.transactions import row_external_ids
+from prism.imports.row_ids import row_external_ids
 
 P = uuid.UUID(int=1)
 
