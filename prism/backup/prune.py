@@ -19,7 +19,7 @@ from prism.backup.keys import KeySource, Repository, open_repository
 from prism.backup.locks import RepositoryLock, lock_repository
 from prism.backup.packs import PackRecord, PackWriter, pack_name, parse_pack
 from prism.backup.sealing import open_chunk
-from prism.backup.snapshots import Manifest, load_manifest, snapshot_ids
+from prism.backup.snapshots import load_manifest, snapshot_ids
 from prism.backup.stores import BlobStore
 from prism.errors import NotFoundError, RepositoryDamagedError, ValidationError
 
@@ -95,18 +95,17 @@ def prune_repository(
         index = load_index(repository)
         present = pack_ids(repository)
         rediscovered = index.rediscover(repository, present)
-        manifests: dict[str, Manifest] = {}
-        for snapshot_id in snapshot_ids(store):
-            manifests[snapshot_id] = load_manifest(repository, snapshot_id)  # damage stops the prune here
-        kept = keep_snapshots({i: m.time for i, m in manifests.items()}, keep_daily, keep_weekly, keep_monthly)
-        needed = {chunk for i in kept for entry in manifests[i].files for chunk in entry.chunks}
+        # Times first, chunk lists only of kept snapshots: memory follows the distinct chunks.
+        times = {i: load_manifest(repository, i).time for i in snapshot_ids(store)}  # damage stops the prune
+        kept = keep_snapshots(times, keep_daily, keep_weekly, keep_monthly)
+        needed = {chunk for i in kept for entry in load_manifest(repository, i).files for chunk in entry.chunks}
         for chunk in needed:
             place = index.chunks.get(chunk)
             if place is None or place.pack_id not in present:
                 raise RepositoryDamagedError(
                     f"chunk {chunk.hex()} a kept snapshot needs is in no pack: run `prism backup verify`"
                 )
-        forgotten = sorted(set(manifests) - kept)
+        forgotten = sorted(set(times) - kept)
         for snapshot_id in forgotten:
             store.delete(f"snapshots/{snapshot_id}")
         _step(checkpoint, "snapshots-forgotten")

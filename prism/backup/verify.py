@@ -57,11 +57,19 @@ class _Check:
     def __init__(self, repository: Repository) -> None:
         self.repository = repository
         self.damage: list[Damage] = []
-        self.users: dict[bytes, set[str]] = defaultdict(set)  # chunk -> short ids needing it
+        # chunk -> a bit per snapshot needing it (a set per chunk would cost far more memory)
+        self.users: dict[bytes, int] = defaultdict(int)
+        self.names: list[str] = []  # short ids by bit
 
     def note(self, kind: str, name: str, detail: str, chunks: list[bytes] | None = None) -> None:
-        hurt = sorted({user for chunk in chunks or [] for user in self.users.get(chunk, ())})
+        mask = 0
+        for chunk in chunks or []:
+            mask |= self.users.get(chunk, 0)
+        hurt = self.who(mask)
         self.damage.append(Damage(kind=kind, name=name, detail=detail, snapshots=hurt))
+
+    def who(self, mask: int) -> list[str]:
+        return sorted(name for number, name in enumerate(self.names) if mask >> number & 1)
 
     def snapshots(self) -> int:
         count = 0
@@ -73,10 +81,12 @@ class _Check:
             except RepositoryDamagedError as error:
                 self.damage.append(Damage(kind="snapshot", name=snapshot_id, detail=error.message))
                 continue
+            bit = 1 << len(self.names)
+            self.names.append(snapshot_id[:8])
             count += 1
             for entry in manifest.files:
                 for chunk in entry.chunks:
-                    self.users[chunk].add(snapshot_id[:8])
+                    self.users[chunk] |= bit
         return count
 
     def pack(self, record: PackRecord) -> tuple[int, int]:
@@ -128,9 +138,9 @@ def verify_repository(
         check.damage.append(Damage(kind="index", name=name, detail=detail))
     snapshots = check.snapshots()
     unindexed: dict[str, list[bytes]] = defaultdict(list)
-    for chunk, users in check.users.items():
+    for chunk, mask in check.users.items():
         if chunk not in index.chunks:
-            for user in users:
+            for user in check.who(mask):
                 unindexed[user].append(chunk)
     for user, chunks in sorted(unindexed.items()):
         check.damage.append(
