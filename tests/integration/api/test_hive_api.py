@@ -238,3 +238,15 @@ async def test_contributions_are_rate_limited_per_contributor(client: Client, mo
     assert refused.headers["retry-after"]
     snapshot = msgspec.json.decode((await client.get(f"/api/v1/hive/isins/{APPLE}")).content)
     assert snapshot["isin"] == APPLE
+
+
+async def test_contributions_are_rate_limited_per_address_bucket(
+    hosted: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("prism.hive.service.ADDRESS_LIMIT", 2)
+    accounts = [await sign_up(hosted, f"user{n}@example.org") for n in range(3)]
+    answers = [
+        await hosted.post("/api/v1/hive/contributions", json={"assets": [{"isin": APPLE}]}, headers=who)
+        for who in accounts
+    ]
+    assert [a.status_code for a in answers] == [201, 201, 429]  # three accounts, one address

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from prism.domain.hive_consensus import (
     Claim,
@@ -101,3 +104,20 @@ def test_weights_far_from_the_whole_fund_are_refused(weights: list[str], field: 
     with pytest.raises(ValidationError) as refused:
         weights_as_fractions([Decimal(w) for w in weights])
     assert refused.value.field == field
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from("pqrstu"), st.sampled_from(["active", "stub"])),
+        min_size=1,
+        max_size=30,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_the_decision_does_not_depend_on_the_order_or_repeats_of_claims(
+    said: list[tuple[str, str, str]], shuffler: random.Random
+) -> None:
+    claims = [Claim(value, who, status) for value, who, status in said]
+    shuffled = [*claims, *claims[: len(claims) // 2]]  # repeats of a contributor's own claim
+    shuffler.shuffle(shuffled)
+    assert decide(shuffled) == decide(claims)
