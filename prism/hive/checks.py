@@ -160,13 +160,14 @@ def check_contribution(batch: ContributionIn, *, today: dt.date) -> CheckedBatch
             "sector": _text(asset.sector, f"{at}.sector"),
             "geography": _country(asset.country, f"{at}.country"),
         }
-        if asset.enrichment_status == "stub" and values["name"] in {None, "Not Found"}:
-            values["name"] = None  # the old app's placeholder is no name
+        status = asset.enrichment_status
+        if values["name"] == "Not Found":
+            values["name"], status = None, "stub"  # the old app's placeholder: no name, a stub
         for name, value in values.items():
             if value is not None:
-                checked.claims.append(ClaimIn("asset", isin, name, value, asset.enrichment_status))
+                checked.claims.append(ClaimIn("asset", isin, name, value, status))
         # A bare stub still says "this ISIN exists"; it never outvotes an active claim.
-        checked.claims.append(ClaimIn("asset", isin, "exists", "1", asset.enrichment_status))
+        checked.claims.append(ClaimIn("asset", isin, "exists", "1", status))
     for index, listing in enumerate(batch.listings):
         at = f"listings[{index}]"
         # Upper-casing can lengthen text ("ß" is "SS"): cut back to the stored widths.

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from prism.domain.isin import parse_isin
 from prism.errors import ValidationError
 from prism.hive.checks import check_contribution
-from prism.hive.contributions import store_batch
+from prism.hive.contributions import current_version, store_batch
 from prism.hive.pseudonyms import address_bucket, epoch_of, epoch_secret, pseudonym
 from prism.hive.resolve import resolve_isins
 from prism.hive.snapshots import build_snapshot, encode_snapshot
@@ -32,6 +32,7 @@ __all__ = [
     "admit",
     "check_batch",
     "contribute",
+    "hive_version",
     "resolve_many",
     "resolve_one",
     "snapshot_bytes",
@@ -99,6 +100,11 @@ async def resolve_many(database: Database, isins: Sequence[str], *, today: dt.da
     version, found = await database.read(resolve_isins, wanted, today=today)
     unknown = [isin for isin in dict.fromkeys(wanted) if isin not in found]
     return ResolveOut(version=version, items=[found[i] for i in dict.fromkeys(wanted) if i in found], unknown=unknown)
+
+
+async def hive_version(database: Database) -> int:
+    """The hive's current version."""
+    return await database.read(current_version)
 
 
 async def snapshot_bytes(database: Database, since: int) -> tuple[int, bytes]:

@@ -20,7 +20,15 @@ from litestar.types import ControllerRouterHandler
 from prism.api.routes.relay import signed_device, signed_request
 from prism.api.state import owner_of, state_of
 from prism.errors import NotFoundError
-from prism.hive.service import admit, check_batch, contribute, resolve_many, resolve_one, snapshot_bytes
+from prism.hive.service import (
+    admit,
+    check_batch,
+    contribute,
+    hive_version,
+    resolve_many,
+    resolve_one,
+    snapshot_bytes,
+)
 from prism.hive.wire import ContributionIn, ContributionOut, Resolution, ResolveIn, ResolveOut
 
 __all__ = [
@@ -66,7 +74,15 @@ async def lookup_isins(request: Request[Any, Any, Any], data: JSONBody[ResolveIn
 )
 async def hive_snapshot(request: Request[Any, Any, Any], since: FromQuery[int] = 0) -> Response[bytes]:
     """Every row (``since=0``) or the rows changed after ``since``, for resolving offline."""
-    version, body = await snapshot_bytes(state_of(request).database, since)
+    state = state_of(request)
+    # Building the whole hive's snapshot takes seconds: each version's is built once per process.
+    key = ("hive-snapshot", since)
+    current = await hive_version(state.database)
+    cached = state.responses.get(key, current)
+    if cached is not None:
+        return Response(cached, media_type=SNAPSHOT_MEDIA_TYPE, headers={"X-Hive-Version": str(current)})
+    version, body = await snapshot_bytes(state.database, since)
+    state.responses.put(key, version, body)
     return Response(body, media_type=SNAPSHOT_MEDIA_TYPE, headers={"X-Hive-Version": str(version)})
 
 

@@ -155,6 +155,9 @@ async def test_snapshot_then_delta_since_its_version(client: Client) -> None:
     await _contribute(client, {"assets": [{"isin": MSFT, "name": "Microsoft"}]})
     delta = decode_snapshot((await client.get(f"/api/v1/hive/snapshot?since={full.version}")).content)
     assert (delta.since, [a.isin for a in delta.assets]) == (full.version, [MSFT])
+    # The whole snapshot is kept per version: a new version is a new snapshot.
+    again = decode_snapshot((await client.get("/api/v1/hive/snapshot")).content)
+    assert (again.version, [a.isin for a in again.assets]) == (delta.version, [APPLE, MSFT])
     ahead = await client.get(f"/api/v1/hive/snapshot?since={delta.version + 1}")
     assert ahead.status_code == 422
     assert ahead.json()["errors"][0]["field"] == "since"
