@@ -8,14 +8,12 @@ unreferenced packs that the next run finds (by their headers) and re-uses.
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import msgspec
 
@@ -23,6 +21,7 @@ from prism.backup.index import RepositoryIndex, load_index, pack_ids, write_inde
 from prism.backup.keys import KeySource, Repository, open_repository
 from prism.backup.locks import RepositoryLock, lock_repository
 from prism.backup.packs import PackRecord, PackWriter
+from prism.backup.parallel import WORKERS, map_in_slices
 from prism.backup.sealing import seal_chunk
 from prism.backup.snapshots import FileEntry, Manifest, write_manifest
 from prism.backup.sources import database_image, lake_files, page_size, read_pieces
@@ -51,10 +50,6 @@ class SnapshotSummary(msgspec.Struct, frozen=True, kw_only=True):
     uploaded_bytes: int  # sealed, compressed pack bytes written
     reused_packs: int  # packs of an interrupted run found and re-used
     seconds: float
-
-
-T = TypeVar("T")
-_WORKERS = max(2, min(os.cpu_count() or 2, 8))
 
 
 class _Run:
@@ -93,12 +88,6 @@ class _Run:
         keyring = self.repository.keyring
         return seal_chunk(keyring, pair[0], pair[1], keyring.current)
 
-    def _parallel(self, work: Callable[[T], bytes], items: list[T]) -> list[bytes]:
-        # One contiguous slice per worker: a future per chunk would cost more than it saves.
-        share = -(-len(items) // _WORKERS) or 1
-        slices = [items[start : start + share] for start in range(0, len(items), share)]
-        return [out for done in self.pool.map(lambda part: [work(item) for item in part], slices) for out in done]
-
     def add_file(
         self, path: str, kind: str, source: Path, chunk_size: int, advance: Callable[[int], None]
     ) -> FileEntry | None:
@@ -109,7 +98,7 @@ class _Run:
             for batch in _batches(read_pieces(source, chunk_size)):
                 for piece in batch:
                     whole.update(piece)
-                batch_ids = self._parallel(self.repository.keyring.chunk_id, batch)
+                batch_ids = map_in_slices(self.pool, self.repository.keyring.chunk_id, batch)
                 fresh: dict[bytes, bytes] = {}
                 for piece, chunk_id in zip(batch, batch_ids, strict=True):
                     ids.append(chunk_id)
@@ -165,7 +154,7 @@ def create_backup(
     repository = open_repository(store, key_source)
     with (
         lock_repository(store, exclusive=False) as lock,
-        ThreadPoolExecutor(_WORKERS, thread_name_prefix="prism-backup") as pool,
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="prism-backup") as pool,
     ):
         index = load_index(repository)
         reused = index.rediscover(repository, pack_ids(repository))

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 import msgspec
@@ -20,6 +21,7 @@ import msgspec
 from prism.backup.index import ChunkPlace, load_index, pack_ids
 from prism.backup.keys import KeySource, Repository, open_repository
 from prism.backup.packs import pack_name
+from prism.backup.parallel import WORKERS, map_in_slices
 from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import FileEntry, load_manifest, resolve_snapshot
 from prism.backup.stores import BlobStore
@@ -125,32 +127,87 @@ def _write_all(
             file.truncate(entry.size)
     total = sum(entry.size for entry in files)
     done = 0
-    for pack_id in sorted(plan):
-        try:
-            data = repository.store.get(pack_name(pack_id))
-        except NotFoundError:
-            raise RepositoryDamagedError(f"pack {pack_id} is missing (snapshot {snapshot_id[:8]} needs it)") from None
-        for chunk, targets in plan[pack_id].items():
-            place = places[chunk]
-            blob = data[place.entry.offset : place.entry.offset + place.entry.length]
-            plain = open_chunk(repository.keyring, chunk, blob, place.generation, f"pack {pack_id}")
-            for number, offset in targets:
-                _write_at(temporaries[number], offset, plain)
-                done += len(plain)
-        if progress is not None:
-            progress("restoring", done, total)
-    for temporary in temporaries:
-        descriptor = os.open(temporary, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+    order = sorted(plan)
+    with (
+        _Files(temporaries) as out,
+        ThreadPoolExecutor(1, thread_name_prefix="prism-restore-fetch") as fetcher,
+        ThreadPoolExecutor(WORKERS, thread_name_prefix="prism-restore") as pool,
+    ):
+        # The next pack downloads while this one is opened: two packs in memory at most.
+        upcoming = fetcher.submit(_fetch, repository, order[0], snapshot_id) if order else None
+        for position, pack_id in enumerate(order):
+            assert upcoming is not None
+            data = upcoming.result()
+            following = position + 1 < len(order)
+            upcoming = fetcher.submit(_fetch, repository, order[position + 1], snapshot_id) if following else None
+
+            def open_one(chunk: bytes, data: bytes = data, pack_id: str = pack_id) -> bytes:
+                place = places[chunk]
+                blob = data[place.entry.offset : place.entry.offset + place.entry.length]
+                return open_chunk(repository.keyring, chunk, blob, place.generation, f"pack {pack_id}")
+
+            for wanted in _batches(list(plan[pack_id].items()), places):
+                plains = map_in_slices(pool, open_one, [chunk for chunk, _ in wanted])
+                for (_, targets), plain in zip(wanted, plains, strict=True):
+                    for number, offset in targets:
+                        out.write(number, offset, plain)
+                        done += len(plain)
+            if progress is not None:
+                progress("restoring", done, total)
+        out.sync()
 
 
-def _write_at(path: Path, offset: int, data: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY)
+def _batches(
+    wanted: list[tuple[bytes, list[tuple[int, int]]]], places: dict[bytes, ChunkPlace], limit: int = 8 << 20
+) -> list[list[tuple[bytes, list[tuple[int, int]]]]]:
+    """A pack's chunks in groups of at most ``limit`` plaintext bytes (memory stays flat)."""
+    groups: list[list[tuple[bytes, list[tuple[int, int]]]]] = [[]]
+    held = 0
+    for item in wanted:
+        size = places[item[0]].entry.plain_length
+        if groups[-1] and held + size > limit:
+            groups.append([])
+            held = 0
+        groups[-1].append(item)
+        held += size
+    return groups
+
+
+def _fetch(repository: Repository, pack_id: str, snapshot_id: str) -> bytes:
     try:
-        if os.pwrite(descriptor, data, offset) != len(data):
-            raise StorageError(f"short write to {path}")
-    finally:
-        os.close(descriptor)
+        return repository.store.get(pack_name(pack_id))
+    except NotFoundError:
+        raise RepositoryDamagedError(f"pack {pack_id} is missing (snapshot {snapshot_id[:8]} needs it)") from None
+
+
+class _Files:
+    """The temporary files being written, a bounded number held open at once."""
+
+    _OPEN = 64
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.open: dict[int, int] = {}
+
+    def __enter__(self) -> _Files:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for descriptor in self.open.values():
+            os.close(descriptor)
+        self.open.clear()
+
+    def _descriptor(self, number: int) -> int:
+        if number not in self.open:
+            if len(self.open) >= self._OPEN:
+                os.close(self.open.pop(next(iter(self.open))))
+            self.open[number] = os.open(self.paths[number], os.O_WRONLY)
+        return self.open[number]
+
+    def write(self, number: int, offset: int, data: bytes) -> None:
+        if os.pwrite(self._descriptor(number), data, offset) != len(data):
+            raise StorageError(f"short write to {self.paths[number]}")
+
+    def sync(self) -> None:
+        for number in range(len(self.paths)):
+            os.fsync(self._descriptor(number))
