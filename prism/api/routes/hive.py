@@ -19,7 +19,7 @@ from litestar.types import ControllerRouterHandler
 
 from prism.api.routes.relay import signed_device, signed_request
 from prism.api.state import owner_of, state_of
-from prism.errors import NotFoundError
+from prism.errors import NotFoundError, PermissionDeniedError
 from prism.hive.service import (
     admit,
     check_batch,
@@ -87,7 +87,13 @@ async def hive_snapshot(request: Request[Any, Any, Any], since: FromQuery[int] =
 
 
 async def _contribute(request: Request[Any, Any, Any], batch: ContributionIn, identity: str) -> ContributionOut:
-    database = state_of(request).database
+    state = state_of(request)
+    if state.settings.hive.url:
+        # This process mirrors another hive: local claims would rewrite the mirrored consensus.
+        raise PermissionDeniedError(
+            "this server mirrors the hive at PRISM_HIVE_URL: contribute there (prism hive sync)"
+        )
+    database = state.database
     today = _today()
     check_batch(batch, today=today)  # a bad batch is refused before anything is counted
     address = request.client.host if request.client else None

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,8 +16,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
 
+from prism.api import create_app
 from prism.client.signing import sign_request
-from prism.config import DatabaseSettings
+from prism.config import DatabaseSettings, load_settings
 from prism.hive.snapshots import decode_snapshot
 from prism.storage.engine import open_database
 from prism.storage.hive_tables import HIVE_TABLES
@@ -253,3 +255,14 @@ async def test_contributions_are_rate_limited_per_address_bucket(
         for who in accounts
     ]
     assert [a.status_code for a in answers] == [201, 201, 429]  # three accounts, one address
+
+
+async def test_a_server_that_mirrors_another_hive_takes_no_contributions(database_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        {"PRISM_HIVE_URL": "https://hive.example.org"}, data_dir=tmp_path, database_url=database_url
+    )
+    async with AsyncTestClient(create_app(settings)) as mirror:
+        mirror.headers["Authorization"] = f"Bearer {settings.token_path.read_text().strip()}"
+        refused = await mirror.post("/api/v1/hive/contributions", json={"assets": [{"isin": APPLE}]})
+        assert refused.status_code == 403
+        assert (await mirror.get(f"/api/v1/hive/isins/{APPLE}")).status_code == 404
