@@ -32,7 +32,7 @@ from prism.domain.isin import parse_isin
 from prism.hive.contributions import upsert_rows
 from prism.hive.resolve import resolve_isins
 from prism.hive.snapshots import apply_snapshot
-from prism.hive.wire import AssetIn, ContributionIn, FundRow, Resolution, Snapshot
+from prism.hive.wire import AssetIn, ContributionIn, FundRow, ListingIn, Resolution, Snapshot
 from prism.storage.catalog import list_assets
 from prism.storage.engine import Database
 from prism.storage.hive_tables import hive_cache, hive_mirror
@@ -212,8 +212,8 @@ async def resolve_on_device(
 
 
 def contribution_payload(connection: Connection, owner_id: uuid.UUID) -> ContributionIn:
-    """What this device would contribute: its assets' ISINs, names, classes and currencies."""
-    assets = []
+    """What this device would contribute: its assets' ISINs, names, classes, currencies and listings."""
+    assets, listings = [], []
     for asset in sorted(list_assets(connection, owner_id), key=lambda a: a.isin or ""):
         if asset.isin is None:
             continue
@@ -225,4 +225,6 @@ def contribution_payload(connection: Connection, owner_id: uuid.UUID) -> Contrib
                 base_currency=asset.currency,
             )
         )
-    return ContributionIn(assets=assets[:1000])
+        if asset.ticker and asset.exchange and len(asset.ticker) <= 30 and len(asset.exchange) <= 10:
+            listings.append(ListingIn(ticker=asset.ticker, exchange=asset.exchange, isin=asset.isin))
+    return ContributionIn(assets=assets[:1000], listings=listings[:1000])

@@ -38,7 +38,9 @@ def _device(tmp_path: Path) -> str:
         database = await open_upgraded(DatabaseSettings(url=url))
         try:
             owner = await database.write(ensure_device_account)
-            asset = new_asset(owner, name="Apple Inc.", kind="stock", currency="USD", isin=APPLE)
+            asset = new_asset(
+                owner, name="Apple Inc.", kind="stock", currency="USD", isin=APPLE, ticker="AAPL", exchange="XNAS"
+            )
             await database.write(create_asset, owner, asset)
         finally:
             await database.dispose()
@@ -65,6 +67,8 @@ def test_preview_prints_exactly_the_payload_and_sync_sends_it_only_when_opted_in
     assert [(a.isin, a.name, a.asset_class, a.base_currency) for a in payload.assets] == [
         (APPLE, "Apple Inc.", "Equity", "USD")
     ]
+    assert [(x.ticker, x.exchange, x.isin) for x in payload.listings] == [("AAPL", "XNAS", APPLE)]
+    assert b"quantity" not in out.encode()
     url, token = hive_url
     env = {"PRISM_HIVE_URL": url, "PRISM_HIVE_TOKEN": token}
     code, out, _ = _prism(tmp_path, device, "hive", "sync", env=env)
