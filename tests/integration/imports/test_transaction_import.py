@@ -195,3 +195,17 @@ async def test_a_file_read_from_its_path_imports_as_its_bytes_do(db: Database, t
     report = await import_transactions(db, owner, ImportRequest(path, "generic", portfolio))
     again = await import_transactions(db, owner, ImportRequest(FILE, "generic", portfolio))
     assert (report.imported, again.already_imported) == (5, 5)
+
+
+async def test_a_skipped_row_leaves_no_asset_of_its_own_behind(db: Database) -> None:
+    owner, portfolio = await _book(db)
+    data = (
+        "date,type,isin,name,quantity,price,currency,amount\n"
+        "2024-01-02,deposit,,,,,EUR,1000\n"
+        f"2024-01-03,buy,{WORLD},World,1,80,EUR,\n"
+        f"2024-01-04,sell,{APPLE},Apple,5,150,EUR,\n"  # never held: skipped
+    ).encode()
+    request = ImportRequest(data, "generic", portfolio, skip_invalid=True)
+    report = await import_transactions(db, owner, request)
+    assert (report.imported, report.skipped, report.assets_created) == (2, 1, 1)
+    assert [a.isin for a in await db.read(list_assets, owner)] == [WORLD]
