@@ -30,12 +30,12 @@ from typing import NamedTuple
 import msgspec
 
 from prism.backup.create import SnapshotSummary, create_backup
+from prism.backup.device import device_database_path, device_key_source, device_lake_root
 from prism.backup.keys import KeySource, init_repository
 from prism.backup.relay_store import RelayStore, relay_target
 from prism.backup.stores import BlobStore, open_store
 from prism.config import Settings
-from prism.errors import ConflictError, NotFoundError, PrismError, ValidationError
-from prism.sync.keys import load_device_keys
+from prism.errors import ConflictError, NotFoundError, PrismError
 
 __all__ = [
     "STATE_NAME",
@@ -115,11 +115,7 @@ def _write_status(settings: Settings, status: BackupStatus) -> None:
 
 def live_paths(settings: Settings) -> tuple[Path, Path | None]:
     """The device database file and the lake folder (None for a lake on S3)."""
-    database = settings.database.sqlite_path
-    if database is None:
-        raise ValidationError("only a device's SQLite database can be backed up", field="PRISM_DATABASE_URL")
-    lake = settings.lake_settings
-    return database, None if lake.is_s3 else Path(lake.url).expanduser()
+    return device_database_path(settings), device_lake_root(settings)
 
 
 def database_fingerprint(database: Path, lake_root: Path | None) -> str:
@@ -133,6 +129,8 @@ def database_fingerprint(database: Path, lake_root: Path | None) -> str:
             stat = path.stat()
         except FileNotFoundError:
             continue
+        if stat.st_size == 0 and path.name.endswith("-wal"):
+            continue  # an empty log holds nothing (a read-only reader, such as a backup, leaves one)
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
@@ -141,14 +139,7 @@ def backup_target(settings: Settings) -> BackupTarget:
     """The configured repository and key: the passphrase, else the account's data keys."""
     relay = relay_target(settings) if (settings.backup.repository or "").strip() == "relay" else None
     store = open_store(settings.backup, relay=relay)
-    key_source: KeySource | None = settings.backup.passphrase
-    if key_source is None:
-        key_source = load_device_keys(settings.sync_keys_path)
-    if key_source is None:
-        raise ValidationError(
-            "set a backup passphrase, or link this device to a sync account whose key wraps the repository key",
-            field="PRISM_BACKUP_PASSPHRASE",
-        )
+    key_source = device_key_source(settings)
     return BackupTarget(store, key_source)
 
 

@@ -10,11 +10,14 @@ in :mod:`prism.api.routes.backup_operations`; :data:`BACKUP_ROUTES` holds both.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 import msgspec
 from litestar import Request, Response, delete, get, put
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, FromQuery
 from litestar.types import ControllerRouterHandler
 
@@ -61,6 +64,19 @@ class BlobPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
+@dataclass
+class _RawBody(Operation):
+    """The PUT's body in the OpenAPI spec: raw bytes (the handler reads them itself)."""
+
+    def __post_init__(self) -> None:
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        self.request_body = RequestBody(
+            content={"application/octet-stream": OpenAPIMediaType(schema=binary)},
+            required=True,
+            description="The blob's bytes, stored as they are",
+        )
+
+
 def _blobs(request: Request[Any, Any, Any]) -> BackupBlobs:
     return BackupBlobs(state_of(request).lake.objects)
 
@@ -86,6 +102,7 @@ def _name(request: Request[Any, Any, Any], parsed: str) -> str:
     description="The request body is stored as is, atomically, replacing a blob of the same name.",
     request_max_body_size=MAX_BLOB_BYTES,
     status_code=204,
+    operation_class=_RawBody,
 )
 async def put_blob(request: Request[Any, Any, Any], name: FromPath[str]) -> None:
     """Store the raw request body as the account's blob ``name``."""

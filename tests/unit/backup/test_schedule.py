@@ -5,6 +5,7 @@ repository; the interval is shortened to a second."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def _database(settings: Settings, rows: int = 100) -> Path:
     path = settings.database.sqlite_path
     assert path is not None
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path) as connection:
+    # Closed at once: the last connection's close checkpoints the WAL, which is a change
+    # of the files (a real server keeps its connections open).
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY, note TEXT)")
         connection.executemany("INSERT INTO ledger (note) VALUES (?)", [(f"row {n}",) for n in range(rows)])
