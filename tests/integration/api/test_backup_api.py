@@ -314,3 +314,22 @@ async def test_the_status_reports_a_scheduled_backup(database_url: str, backend:
     async with _device(settings) as client:  # a restarted server still knows it
         again = (await client.get("/api/v1/backup/status")).json()
     assert again["last_snapshot_id"] == status["last_snapshot_id"]
+
+
+async def test_an_s3_listing_pages_by_name_within_the_account(hosted_s3: Client) -> None:
+    me = await sign_up(hosted_s3, "pager@example.org")
+    other = await sign_up(hosted_s3, "other@example.org")
+    names = sorted([f"data/{n:02x}/{n:02x}aa" for n in range(7)] + ["index/one", "keys/k"])
+    for name in names:
+        assert (await hosted_s3.put(f"{BLOBS}/{name}", content=b"x" * len(name), headers=me)).status_code == 204
+    await hosted_s3.put(f"{BLOBS}/data/00/zz", content=b"not mine", headers=other)
+    seen: list[tuple[str, int]] = []
+    cursor: str | None = None
+    while True:
+        params = {"prefix": "data/", "limit": "3", **({"cursor": cursor} if cursor else {})}
+        page = (await hosted_s3.get(BLOBS, params=params, headers=me)).json()
+        seen += [(item["name"], item["size"]) for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [(name, len(name)) for name in names if name.startswith("data/")]
