@@ -111,9 +111,10 @@ class CsvFile:
     records: Iterator[CsvRecord | RowProblem]
 
 
-def read_csv(text: str | Iterable[str]) -> CsvFile:
+def read_csv(text: str | Iterable[str], *, lenient: bool = False) -> CsvFile:
     """Records of ``text`` (or its lines, as :func:`text_lines` reads them): the first
-    non-blank line is the header; blank lines are skipped."""
+    non-blank line is the header; blank lines are skipped. A record with more fields than
+    the header is a :class:`RowProblem`, unless ``lenient`` (the extra fields are dropped)."""
     lines = iter(io.StringIO(text, newline="") if isinstance(text, str) else text)
     skipped = 0
     header_text = ""
@@ -126,10 +127,12 @@ def read_csv(text: str | Iterable[str]) -> CsvFile:
         raise ValidationError("is empty: no header line", field="file")
     delimiter = max((",", ";", "\t"), key=header_text.count)
     headers = [name.strip() for name in next(csv.reader([header_text], delimiter=delimiter))]
-    return CsvFile(delimiter, headers, _records(lines, headers, delimiter, skipped))
+    return CsvFile(delimiter, headers, _records(lines, headers, delimiter, skipped, lenient=lenient))
 
 
-def _records(lines: Iterator[str], headers: list[str], delimiter: str, before: int) -> Iterator[CsvRecord | RowProblem]:
+def _records(
+    lines: Iterator[str], headers: list[str], delimiter: str, before: int, *, lenient: bool
+) -> Iterator[CsvRecord | RowProblem]:
     reader = csv.reader(lines, delimiter=delimiter)
     last = 0
     for fields in reader:
@@ -137,7 +140,7 @@ def _records(lines: Iterator[str], headers: list[str], delimiter: str, before: i
         if not any(value.strip() for value in fields):
             continue  # blank lines and ";;;" lines a spreadsheet leaves behind
         where = f"line {first}"
-        if len(fields) > len(headers) and any(value.strip() for value in fields[len(headers) :]):
+        if not lenient and len(fields) > len(headers) and any(value.strip() for value in fields[len(headers) :]):
             yield RowProblem(where, "", f"has {len(fields)} fields, the header {len(headers)}")
             continue
         yield CsvRecord(first, dict(zip(headers, fields, strict=False)))

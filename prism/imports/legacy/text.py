@@ -14,12 +14,13 @@ it is rounded to 15 significant digits and trailing zeros are dropped:
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
-import io
 import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from pathlib import Path
+
+from prism.errors import ValidationError
+from prism.imports.formats.text import CsvRecord, read_csv
 
 __all__ = [
     "FLOAT_DIGITS",
@@ -147,7 +148,11 @@ class CsvRows:
 
 
 def read_csv_rows(path: Path) -> CsvRows:
-    """Read a CSV file: BOM dropped, delimiter sniffed from the header, blank lines skipped."""
+    """Read a CSV file with the transaction importer's reader
+    (:func:`prism.imports.formats.text.read_csv`: BOM dropped, delimiter sniffed from the
+    header, quoted fields, blank lines skipped), but as the old app's files need: text
+    that is not UTF-8 is read as Windows-1252, headers are compared in lower case, and
+    fields past the header's are ignored rather than refused."""
     data = path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -155,17 +160,19 @@ def read_csv_rows(path: Path) -> CsvRows:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    lines = text.splitlines()
-    start = next((n for n, line in enumerate(lines) if line.strip()), len(lines))
-    if start == len(lines):
+    try:
+        csv_file = read_csv(text, lenient=True)
+    except ValidationError:  # no header line: an empty file
         return CsvRows([], [], ",")
-    delimiter = max((",", ";", "\t"), key=lines[start].count)
-    reader = csv.reader(io.StringIO("\n".join(lines[start:])), delimiter=delimiter)
-    header = [name.strip().lower() for name in next(reader)]
+    header = [name.lower() for name in csv_file.headers]
     rows: list[tuple[int, dict[str, str]]] = []
-    for record in reader:
-        line = start + reader.line_num
-        if not any(field.strip() for field in record):
-            continue
-        rows.append((line, {name: (record[i].strip() if i < len(record) else "") for i, name in enumerate(header)}))
-    return CsvRows(header, rows, delimiter)
+    for record in csv_file.records:
+        if isinstance(record, CsvRecord):
+            values = record.values
+            rows.append(
+                (
+                    record.line,
+                    {name: values.get(raw, "").strip() for raw, name in zip(csv_file.headers, header, strict=True)},
+                )
+            )
+    return CsvRows(header, rows, csv_file.delimiter)
