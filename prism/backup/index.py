@@ -28,7 +28,7 @@ class IndexBody(msgspec.Struct, frozen=True, kw_only=True):
     supersedes: list[str] = []
 
 
-class ChunkPlace(msgspec.Struct, frozen=True):
+class ChunkPlace(msgspec.Struct, frozen=True, gc=False):
     """Where to read one chunk: its pack, the pack's key generation, and its entry."""
 
     pack_id: str

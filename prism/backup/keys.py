@@ -57,7 +57,7 @@ class RepositoryConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     format: int = FORMAT
     id: str
-    db_chunk_size: int = 32 * 1024
+    db_chunk_size: int = 8 * 1024
     file_chunk_size: int = 4 * 1024 * 1024
     pack_size: int = 16 * 1024 * 1024
 
@@ -132,7 +132,7 @@ def init_repository(
     store: BlobStore,
     key_source: KeySource,
     *,
-    db_chunk_size: int = 32 * 1024,
+    db_chunk_size: int = 8 * 1024,
     pack_size: int = 16 * 1024 * 1024,
     kdf_ops: int = 3,
     kdf_mem_kib: int = 64 * 1024,

@@ -24,7 +24,7 @@ __all__ = ["PackEntry", "PackRecord", "PackWriter", "pack_name", "parse_pack", "
 _PREFIX = len(PACK_MAGIC) + 4
 
 
-class PackEntry(msgspec.Struct, frozen=True, array_like=True):
+class PackEntry(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """Where one sealed chunk sits in its pack."""
 
     chunk_id: bytes
