@@ -110,9 +110,10 @@ def measure(
         )  # fmt: skip
     series = [DailyValue(d.date, d.value, d.inflow, d.outflow) for d in days]
     start_value = opening.value if opening is not None else _ZERO
-    period = ttwror(series, start_value)
+    returns = daily_returns(series, start_value)  # once for the return, drawdown and volatility
+    period = ttwror(series, returns=returns)
     length = (days[-1].date - days[0].date).days + 1
-    drawdown = max_drawdown(series, start_value)
+    drawdown = max_drawdown(series, returns=returns)
     last = days[-1]
     realized = "realized_fifo" if method is CostMethod.FIFO else "realized_average"
     dividends = _delta(last, opening, "dividends")
@@ -140,7 +141,7 @@ def measure(
         interest=_delta(last, opening, "interest"),
         fees=_delta(last, opening, "fees"),
         taxes=_delta(last, opening, "taxes"),
-        volatility=volatility(daily_returns(series, start_value)),
+        volatility=volatility(returns),
         max_drawdown=drawdown.depth,
         max_drawdown_duration_days=drawdown.duration_days,
         recovery_date=drawdown.recovery,

@@ -78,9 +78,11 @@ def _index(returns: Sequence[Decimal]) -> list[Decimal]:
     return found
 
 
-def ttwror(days: Sequence[DailyValue], opening: Decimal = _ZERO) -> Decimal:
-    """The period's true time-weighted return."""
-    index = _index(daily_returns(days, opening))
+def ttwror(
+    days: Sequence[DailyValue], opening: Decimal = _ZERO, *, returns: Sequence[Decimal] | None = None
+) -> Decimal:
+    """The period's true time-weighted return (``returns``: the days' :func:`daily_returns`, if known)."""
+    index = _index(daily_returns(days, opening) if returns is None else returns)
     return _rate(RATE_CONTEXT.subtract(index[-1], _ONE)) if index else _ZERO
 
 
@@ -114,9 +116,12 @@ class Drawdown(NamedTuple):
     duration_days: int  # peak to recovery (to the last day while not recovered)
 
 
-def max_drawdown(days: Sequence[DailyValue], opening: Decimal = _ZERO) -> Drawdown:
-    """The maximum drawdown of the TTWROR index over ``days`` (the index starts at 1)."""
-    index = _index(daily_returns(days, opening))
+def max_drawdown(
+    days: Sequence[DailyValue], opening: Decimal = _ZERO, *, returns: Sequence[Decimal] | None = None
+) -> Drawdown:
+    """The maximum drawdown of the TTWROR index over ``days`` (the index starts at 1;
+    ``returns``: the days' :func:`daily_returns`, if known)."""
+    index = _index(daily_returns(days, opening) if returns is None else returns)
     best, best_peak_level = Drawdown(_ZERO, None, None, None, 0), _ONE
     peak_level, peak_day = _ONE, days[0].date if days else None
     for day, level in zip(days, index, strict=True):
