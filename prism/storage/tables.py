@@ -498,6 +498,8 @@ api_tokens = Table(
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    Column("scopes", JSON, nullable=True),  # None: every scope (sign-in tokens); see prism/api/scopes.py
+    Column("portfolio_id", Id, nullable=True),  # the one portfolio a limited token may touch
     ForeignKeyConstraint(["owner_id"], ["accounts.id"]),
     Index(None, "token_hash", unique=True),
 )
