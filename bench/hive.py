@@ -14,6 +14,8 @@ What it does, printing each figure:
    ``POST /api/v1/hive/resolutions`` runs), 20 times; median and worst (goal: < 200 ms).
 3. **Snapshot**: build + encode time and compressed size of the whole hive, and of the
    delta after one more batch of 1,000 assets.
+   The same over HTTP: a real server on loopback, 20 round trips of ``POST
+   /api/v1/hive/resolutions`` with the 1,000 ISINs (JSON encoding and decoding included).
 4. **Private lookups**: a device (its own SQLite file) applies the full snapshot, then
    resolves the same 1,000 ISINs from its mirror; apply time, then resolve median.
 """
@@ -23,13 +25,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import logging
 import random
+import socket
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from prism.config import DatabaseSettings
+import httpx
+import uvicorn
+
+from prism.api import create_app
+from prism.config import DatabaseSettings, load_settings
 from prism.domain.isin import is_valid_isin
 from prism.hive.device import resolve_on_device
 from prism.hive.service import contribute, resolve_many, snapshot_bytes
@@ -105,6 +114,7 @@ async def run(count: int, database_url: str | None, workdir: Path) -> None:
     _v, delta = await snapshot_bytes(database, version)
     print(f"delta after 1,000 more assets: {len(delta) / 1e3:.0f} kB, built in {time.perf_counter() - started:.3f} s")
     await database.dispose()
+    _over_http(url, workdir, wanted)
 
     device = await open_upgraded(DatabaseSettings(url=f"sqlite:///{workdir / 'device.db'}"))
     snapshot = decode_snapshot(body)
@@ -119,6 +129,34 @@ async def run(count: int, database_url: str | None, workdir: Path) -> None:
         assert len(found) == 1000
     print(f"device: 1,000 ISINs resolved offline from the mirror: median {statistics.median(local) * 1000:.1f} ms")
     await device.dispose()
+
+
+def _over_http(url: str, workdir: Path, wanted: list[str]) -> None:
+    """The same bulk resolve through a real server on loopback: HTTP, JSON and all."""
+    settings = load_settings({}, data_dir=workdir / "server", database_url=url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    token = settings.token_path.read_text().strip()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    times = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as client:
+        for _ in range(20):
+            started = time.perf_counter()
+            response = client.post("/api/v1/hive/resolutions", json={"isins": wanted})
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 201, response.text
+    server.should_exit = True
+    thread.join(timeout=30)
+    print(
+        f"bulk resolve over HTTP (round trip, {len(response.content) / 1e3:.0f} kB of JSON): "
+        f"median {statistics.median(times) * 1000:.1f} ms"
+    )
 
 
 def main() -> None:
