@@ -106,9 +106,8 @@ class _Run:
                     known = chunk_id in self.index.chunks or self.writer.holds(chunk_id)
                     if not known and chunk_id not in fresh:
                         fresh[chunk_id] = piece
-                for (chunk_id, piece), blob in zip(
-                    fresh.items(), self.pool.map(self._seal, fresh.items()), strict=True
-                ):
+                blobs = map_in_slices(self.pool, self._seal, list(fresh.items()))
+                for (chunk_id, piece), blob in zip(fresh.items(), blobs, strict=True):
                     self.new_chunks += 1
                     self.new_bytes += len(piece)
                     self.writer.add(chunk_id, blob, len(piece))
