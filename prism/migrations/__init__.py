@@ -26,6 +26,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from prism.config import DatabaseSettings
@@ -74,8 +75,16 @@ async def current_revision(database: Database) -> str | None:
     return await database.read(_revision_of)
 
 
+#: PostgreSQL advisory lock key of schema changes ("prism-migrate" as 8 bytes).
+MIGRATION_LOCK = int.from_bytes(b"prismmig", "big", signed=True)
+
+
 async def _run(database: Database, config: Config, action: str, revision: str) -> None:
     def _migrate(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time; the later ones then find
+            # the schema at the revision already (Alembic reads it after the lock).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
 

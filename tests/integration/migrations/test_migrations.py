@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 import textwrap
@@ -183,3 +184,14 @@ async def test_device_upgrade_of_a_current_database_makes_no_copy(tmp_path: Path
     assert await upgrade_device(settings) is None  # new file: nothing to protect
     assert await upgrade_device(settings) is None  # already at head
     assert list(tmp_path.glob("*.before-upgrade-*")) == []
+
+
+async def test_replicas_starting_together_migrate_once(empty_database_url: str) -> None:
+    replicas = [open_database(DatabaseSettings(url=empty_database_url, pool_size=1)) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(replica) for replica in replicas))
+        assert await current_revision(replicas[0]) == head_revision()
+        assert await replicas[0].read(_schema_diff) == []
+    finally:
+        for replica in replicas:
+            await replica.dispose()
