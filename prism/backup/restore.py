@@ -20,6 +20,7 @@ import msgspec
 
 from prism.backup.index import ChunkPlace, load_index, pack_ids
 from prism.backup.keys import KeySource, Repository, open_repository
+from prism.backup.locks import lock_repository
 from prism.backup.packs import pack_name
 from prism.backup.parallel import WORKERS, map_in_slices
 from prism.backup.sealing import open_chunk
@@ -67,44 +68,46 @@ def restore_snapshot(
     """Write the files of snapshot ``snapshot_id`` (a unique id prefix) under ``target_dir``."""
     started = time.monotonic()
     repository = open_repository(store, key_source)
-    full_id = resolve_snapshot(store, snapshot_id)
-    manifest = load_manifest(repository, full_id)
-    index = load_index(repository)
-    needed = {chunk for entry in manifest.files for chunk in entry.chunks}
-    if needed - index.chunks.keys():  # a damaged index: the packs' own headers may still tell
-        index.rediscover(repository, pack_ids(repository))
-    for entry in manifest.files:
-        for chunk in entry.chunks:
-            if chunk not in index.chunks:
-                raise RepositoryDamagedError(
-                    f"snapshot {full_id[:8]} needs chunk {chunk.hex()} of {entry.path}, which no pack holds"
-                )
-    root = target_dir.expanduser().absolute()
-    targets = [_target(root, entry.path) for entry in manifest.files]
-    if existing := [str(path) for path in targets if path.exists()]:
-        raise ConflictError(f"restore would overwrite {existing[0]}: restore into an empty folder (--to)")
-    token = secrets.token_hex(4)
-    temporaries = [path.with_name(f".{path.name}.restoring-{token}") for path in targets]
-    try:
-        _write_all(repository, manifest.files, temporaries, index.chunks, full_id, progress=progress)
-        for entry, temporary in zip(manifest.files, temporaries, strict=True):
-            if _sha256_of(temporary) != entry.sha256:
-                raise RepositoryDamagedError(f"{entry.path} of snapshot {full_id[:8]} does not match its hash")
-        for temporary, path in zip(temporaries, targets, strict=True):
-            os.replace(temporary, path)
-    finally:
-        for temporary in temporaries:
-            temporary.unlink(missing_ok=True)
-    database = next((str(t) for e, t in zip(manifest.files, targets, strict=True) if e.kind == "database"), None)
-    return RestoreSummary(
-        snapshot_id=full_id,
-        short_id=full_id[:8],
-        target_dir=str(root),
-        database_path=database,
-        files=len(targets),
-        total_bytes=sum(entry.size for entry in manifest.files),
-        seconds=round(time.monotonic() - started, 3),
-    )
+    # A shared lock: a prune cannot delete a pack this run is about to read.
+    with lock_repository(store, exclusive=False):
+        full_id = resolve_snapshot(store, snapshot_id)
+        manifest = load_manifest(repository, full_id)
+        index = load_index(repository)
+        needed = {chunk for entry in manifest.files for chunk in entry.chunks}
+        if needed - index.chunks.keys():  # a damaged index: the packs' own headers may still tell
+            index.rediscover(repository, pack_ids(repository))
+        for entry in manifest.files:
+            for chunk in entry.chunks:
+                if chunk not in index.chunks:
+                    raise RepositoryDamagedError(
+                        f"snapshot {full_id[:8]} needs chunk {chunk.hex()} of {entry.path}, which no pack holds"
+                    )
+        root = target_dir.expanduser().absolute()
+        targets = [_target(root, entry.path) for entry in manifest.files]
+        if existing := [str(path) for path in targets if path.exists()]:
+            raise ConflictError(f"restore would overwrite {existing[0]}: restore into an empty folder (--to)")
+        token = secrets.token_hex(4)
+        temporaries = [path.with_name(f".{path.name}.restoring-{token}") for path in targets]
+        try:
+            _write_all(repository, manifest.files, temporaries, index.chunks, full_id, progress=progress)
+            for entry, temporary in zip(manifest.files, temporaries, strict=True):
+                if _sha256_of(temporary) != entry.sha256:
+                    raise RepositoryDamagedError(f"{entry.path} of snapshot {full_id[:8]} does not match its hash")
+            for temporary, path in zip(temporaries, targets, strict=True):
+                os.replace(temporary, path)
+        finally:
+            for temporary in temporaries:
+                temporary.unlink(missing_ok=True)
+        database = next((str(t) for e, t in zip(manifest.files, targets, strict=True) if e.kind == "database"), None)
+        return RestoreSummary(
+            snapshot_id=full_id,
+            short_id=full_id[:8],
+            target_dir=str(root),
+            database_path=database,
+            files=len(targets),
+            total_bytes=sum(entry.size for entry in manifest.files),
+            seconds=round(time.monotonic() - started, 3),
+        )
 
 
 def _write_all(

@@ -19,6 +19,7 @@ import msgspec
 
 from prism.backup.index import load_index, pack_ids
 from prism.backup.keys import KeySource, Repository, open_repository
+from prism.backup.locks import lock_repository
 from prism.backup.packs import PackRecord, pack_name, read_header
 from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import load_manifest, snapshot_ids
@@ -132,50 +133,52 @@ def verify_repository(
         raise ValidationError("must be from 0 to 100", field="sample")
     started = time.monotonic()
     repository = open_repository(store, key_source)
-    check = _Check(repository)
-    index = load_index(repository)
-    for name, detail in index.damaged.items():
-        check.damage.append(Damage(kind="index", name=name, detail=detail))
-    snapshots = check.snapshots()
-    unindexed: dict[str, list[bytes]] = defaultdict(list)
-    for chunk, mask in check.users.items():
-        if chunk not in index.chunks:
-            for user in check.who(mask):
-                unindexed[user].append(chunk)
-    for user, chunks in sorted(unindexed.items()):
-        check.damage.append(
-            Damage(
-                kind="snapshot",
-                name=user,
-                detail=f"needs {len(chunks)} chunk(s) no index lists (first {chunks[0].hex()})",
-                snapshots=[user],
+    # A shared lock: a prune cannot delete a pack this run is about to read.
+    with lock_repository(store, exclusive=False):
+        check = _Check(repository)
+        index = load_index(repository)
+        for name, detail in index.damaged.items():
+            check.damage.append(Damage(kind="index", name=name, detail=detail))
+        snapshots = check.snapshots()
+        unindexed: dict[str, list[bytes]] = defaultdict(list)
+        for chunk, mask in check.users.items():
+            if chunk not in index.chunks:
+                for user in check.who(mask):
+                    unindexed[user].append(chunk)
+        for user, chunks in sorted(unindexed.items()):
+            check.damage.append(
+                Damage(
+                    kind="snapshot",
+                    name=user,
+                    detail=f"needs {len(chunks)} chunk(s) no index lists (first {chunks[0].hex()})",
+                    snapshots=[user],
+                )
             )
+        present = pack_ids(repository)
+        indexed = sorted(index.packs)
+        for pack_id in indexed:
+            if pack_id not in present:
+                check.note("pack", pack_id, "is missing", [e.chunk_id for e in index.packs[pack_id].chunks])
+        candidates = [pack_id for pack_id in indexed if pack_id in present]
+        count = math.ceil(len(candidates) * sample_percent / 100)
+        sample = sorted(random.sample(candidates, count))
+        chunks_checked = bytes_checked = 0
+        for number, pack_id in enumerate(sample, start=1):
+            opened, size = check.pack(index.packs[pack_id])
+            chunks_checked += opened
+            bytes_checked += size
+            if progress is not None:
+                progress("verifying packs", number, len(sample))
+        return VerifyReport(
+            ok=not check.damage,
+            sample_percent=sample_percent,
+            snapshots=snapshots,
+            index_files=len(index.files) + len(index.damaged),
+            packs=len(present),
+            packs_checked=len(sample),
+            chunks_checked=chunks_checked,
+            bytes_checked=bytes_checked,
+            unreferenced_packs=len(present - set(index.packs)),
+            damage=check.damage,
+            seconds=round(time.monotonic() - started, 3),
         )
-    present = pack_ids(repository)
-    indexed = sorted(index.packs)
-    for pack_id in indexed:
-        if pack_id not in present:
-            check.note("pack", pack_id, "is missing", [e.chunk_id for e in index.packs[pack_id].chunks])
-    candidates = [pack_id for pack_id in indexed if pack_id in present]
-    count = math.ceil(len(candidates) * sample_percent / 100)
-    sample = sorted(random.sample(candidates, count))
-    chunks_checked = bytes_checked = 0
-    for number, pack_id in enumerate(sample, start=1):
-        opened, size = check.pack(index.packs[pack_id])
-        chunks_checked += opened
-        bytes_checked += size
-        if progress is not None:
-            progress("verifying packs", number, len(sample))
-    return VerifyReport(
-        ok=not check.damage,
-        sample_percent=sample_percent,
-        snapshots=snapshots,
-        index_files=len(index.files) + len(index.damaged),
-        packs=len(present),
-        packs_checked=len(sample),
-        chunks_checked=chunks_checked,
-        bytes_checked=bytes_checked,
-        unreferenced_packs=len(present - set(index.packs)),
-        damage=check.damage,
-        seconds=round(time.monotonic() - started, 3),
-    )
