@@ -6,6 +6,7 @@ prism backup list
 prism backup verify --sample 10         # read back 10% of the packs (all by default)
 prism backup restore 1a2b3c4d --to DIR  # byte-identical files, or none
 prism backup prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12
+prism backup rekey                      # after a device was revoked: a new key generation
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from prism.backup.create import create_backup
 from prism.backup.device import device_database_path, device_key_source, device_lake_root
-from prism.backup.keys import init_repository
+from prism.backup.keys import init_repository, rekey_repository
 from prism.backup.prune import prune_repository
 from prism.backup.relay_store import relay_target
 from prism.backup.restore import restore_snapshot
@@ -210,3 +211,19 @@ def backup_prune(settings: Settings, keep_daily: int, keep_weekly: int, keep_mon
     table.add_row("packs deleted", f"{done.packs_deleted} ({done.packs_rewritten} rewritten into {done.packs_written})")
     table.add_row("freed", _size(max(done.bytes_freed, 0)))
     console.print(table)
+
+
+@backup.command("rekey")
+@click.pass_obj
+def backup_rekey(settings: Settings) -> None:
+    """Start a new key generation wrapped by the current account data key (run after revoking a device).
+
+    Later backups are sealed with the new generation, which a revoked device cannot open;
+    every older snapshot stays restorable with the current key.
+    """
+    with _cli_errors():
+        key = device_key_source(settings)
+        if isinstance(key, str):
+            raise click.ClickException("rekey follows the sync account's data key; unset PRISM_BACKUP_PASSPHRASE")
+        generation = rekey_repository(_store(settings), key, key)
+    console.print(f"[green]key generation {generation} wrapped by data key {key.key_id}[/green]")

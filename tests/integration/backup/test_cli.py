@@ -5,9 +5,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import msgspec
+import pytest
 from click.testing import CliRunner
 
+from prism.backup import FolderStore
+from prism.backup.keys import open_repository
 from prism.cli import main
+from prism.errors import WrongKeyError
 from prism.sync.keys import DeviceKeys, save_device_keys
 from tests.integration.backup.conftest import PASSPHRASE, add_rows, database_image, sha256_of
 
@@ -110,3 +115,33 @@ def test_without_a_passphrase_the_account_key_of_a_linked_device_is_used(tmp_pat
     code, output = _prism(data_dir, "backup", "list", env={**env, "PRISM_BACKUP_PASSPHRASE": "guess"})
     assert code == 1
     assert "no key file" in output
+
+
+def test_rekey_after_a_revocation_shuts_out_the_old_key(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    add_rows(data_dir / "prism.db", 1_000)
+    old = DeviceKeys(
+        owner_id=uuid.UUID(int=1),
+        account_id=uuid.UUID(int=2),
+        device_id="d1",
+        signing_seed=bytes(32),
+        key_id="k1",
+        data_keys={"k1": bytes(range(32))},
+    )
+    save_device_keys(data_dir / "sync-keys", old)
+    env = {"PRISM_BACKUP_REPOSITORY": str(tmp_path / "repository")}
+    _prism(data_dir, "backup", "init", env=env)
+    _prism(data_dir, "backup", "create", env=env)
+    rotated = msgspec.structs.replace(old, key_id="k2", data_keys={**old.data_keys, "k2": bytes(32)})
+    save_device_keys(data_dir / "sync-keys", rotated)
+
+    code, output = _prism(data_dir, "backup", "rekey", env=env)
+
+    assert code == 0, output
+    assert "key generation 2" in output
+    with pytest.raises(WrongKeyError):
+        open_repository(FolderStore(tmp_path / "repository"), old)
+    code, output = _prism(data_dir, "backup", "list", env=env)
+    assert code == 0, output
+    assert "1 snapshot(s)" in output

@@ -82,7 +82,7 @@ def test_a_policy_keeping_nothing_is_refused(repository: BlobStore) -> None:
     assert refused.value.field == "keep_daily"
 
 
-def test_a_second_pruner_is_refused(repository: BlobStore, device: tuple[Path, Path]) -> None:
+def test_a_second_pruner_is_refused(repository: BlobStore, device: tuple[Path, Path], tmp_path: Path) -> None:
     create_backup(repository, PASSPHRASE, *device)
 
     with lock_repository(repository, exclusive=True):
@@ -90,6 +90,8 @@ def test_a_second_pruner_is_refused(repository: BlobStore, device: tuple[Path, P
             prune_repository(repository, PASSPHRASE, keep_daily=1, keep_weekly=0, keep_monthly=0)
         with pytest.raises(RepositoryLockedError):
             create_backup(repository, PASSPHRASE, *device)
+        with pytest.raises(RepositoryLockedError):
+            restore_snapshot(repository, PASSPHRASE, list_snapshots(repository, PASSPHRASE)[0].short_id, tmp_path / "r")
     assert repository.list("locks/") == []
     prune_repository(repository, PASSPHRASE, keep_daily=1, keep_weekly=0, keep_monthly=0)
 
