@@ -20,7 +20,7 @@ import msgspec
 
 from prism.backup.index import ChunkPlace, load_index, pack_ids
 from prism.backup.keys import KeySource, Repository, open_repository
-from prism.backup.locks import lock_repository
+from prism.backup.locks import RepositoryLock, lock_repository
 from prism.backup.packs import pack_name
 from prism.backup.parallel import WORKERS, map_in_slices
 from prism.backup.sealing import open_chunk
@@ -69,7 +69,7 @@ def restore_snapshot(
     started = time.monotonic()
     repository = open_repository(store, key_source)
     # A shared lock: a prune cannot delete a pack this run is about to read.
-    with lock_repository(store, exclusive=False):
+    with lock_repository(store, exclusive=False) as lock:
         full_id = resolve_snapshot(store, snapshot_id)
         manifest = load_manifest(repository, full_id)
         index = load_index(repository)
@@ -89,7 +89,7 @@ def restore_snapshot(
         token = secrets.token_hex(4)
         temporaries = [path.with_name(f".{path.name}.restoring-{token}") for path in targets]
         try:
-            _write_all(repository, manifest.files, temporaries, index.chunks, full_id, progress=progress)
+            _write_all(repository, manifest.files, temporaries, index.chunks, full_id, progress=progress, lock=lock)
             for entry, temporary in zip(manifest.files, temporaries, strict=True):
                 if _sha256_of(temporary) != entry.sha256:
                     raise RepositoryDamagedError(f"{entry.path} of snapshot {full_id[:8]} does not match its hash")
@@ -118,6 +118,7 @@ def _write_all(
     snapshot_id: str,
     *,
     progress: Callable[[str, int, int], None] | None,
+    lock: RepositoryLock,
 ) -> None:
     # pack -> chunk -> every (file, offset) it fills: each pack is read once.
     plan: dict[str, dict[bytes, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
@@ -155,6 +156,7 @@ def _write_all(
                     for number, offset in targets:
                         out.write(number, offset, plain)
                         done += len(plain)
+            lock.refresh()
             if progress is not None:
                 progress("restoring", done, total)
         out.sync()

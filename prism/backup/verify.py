@@ -134,7 +134,7 @@ def verify_repository(
     started = time.monotonic()
     repository = open_repository(store, key_source)
     # A shared lock: a prune cannot delete a pack this run is about to read.
-    with lock_repository(store, exclusive=False):
+    with lock_repository(store, exclusive=False) as lock:
         check = _Check(repository)
         index = load_index(repository)
         for name, detail in index.damaged.items():
@@ -167,6 +167,7 @@ def verify_repository(
             opened, size = check.pack(index.packs[pack_id])
             chunks_checked += opened
             bytes_checked += size
+            lock.refresh()
             if progress is not None:
                 progress("verifying packs", number, len(sample))
         return VerifyReport(
