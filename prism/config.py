@@ -19,6 +19,8 @@ variable                        meaning (default)
                                 ``<data dir>/api-token``) or ``hosted`` (``device``)
 ``PRISM_HOST``, ``PRISM_PORT``  where ``prism serve`` listens (``127.0.0.1``, ``8731``)
 ``PRISM_MAX_BODY_BYTES``        largest request body accepted (``1048576``)
+``PRISM_CORS_ORIGINS``          comma-separated origins browsers may call the API from (none)
+``PRISM_RATE_LIMIT_PER_MINUTE`` requests a minute per stored API token, ``0`` for none (``600``)
 ``PRISM_SYNC_RELAY``            relay URL for ``prism sync`` / ``prism serve`` (none)
 ``PRISM_SYNC_KDF_OPS``          Argon2id passes for a new passphrase (``3``)
 ``PRISM_SYNC_KDF_MEM_KIB``      Argon2id memory for a new passphrase (``262144`` = 256 MiB)
@@ -101,6 +103,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8731
     max_body_bytes: int = 1 << 20
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_per_minute: int = 600
 
 
 class SyncSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,6 +253,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "host": env.get("PRISM_HOST", "127.0.0.1"),
         "port": _integer(env, "PRISM_PORT", 8731),
         "max_body_bytes": _integer(env, "PRISM_MAX_BODY_BYTES", 1 << 20),
+        "cors_origins": [o.strip() for o in env.get("PRISM_CORS_ORIGINS", "").split(",") if o.strip()],
+        "rate_limit_per_minute": _integer(env, "PRISM_RATE_LIMIT_PER_MINUTE", 600),
     }
     sync_fields: dict[str, Any] = {
         "relay_url": overrides.pop("relay_url", None) or env.get("PRISM_SYNC_RELAY") or None,

@@ -11,7 +11,6 @@ import hmac
 import os
 import secrets
 import stat
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
+from prism.api.access import GRANT_KEY, enforce, limit_rate
 from prism.api.state import OWNER_KEY, ApiState, api_state
-from prism.storage.identity import find_token, touch_token
+from prism.domain.scopes import ALL_SCOPES, Grant
+from prism.storage.identity import touch_token
+from prism.storage.tokens import find_grant
 
 __all__ = ["ensure_device_token", "require_owner", "rotate_device_token"]
 
@@ -70,29 +72,36 @@ def _current_token(state: ApiState) -> str:
 
 
 async def require_owner(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-    """Guard: a valid bearer token; leaves the account it acts for in the request scope.
+    """Guard: a valid bearer token whose scopes cover the route; leaves the account it
+    acts for and its :class:`~prism.domain.scopes.Grant` in the request scope.
 
-    Device mode compares with the device token; hosted mode looks the token's hash up.
+    The device's own token (the 0600 file) holds every scope; any other token is
+    looked up by its hash, on a device and hosted alike (scoped tokens, sign-in tokens).
     """
     scheme, _space, presented = connection.headers.get("authorization", "").partition(" ")
     presented = presented.strip()
     state = api_state(connection.app)
-    owner: uuid.UUID | None = None
+    grant: Grant | None = None
     if scheme.lower() == "bearer" and presented:
-        if state.device_owner is not None:
-            if hmac.compare_digest(presented.encode(), _current_token(state).encode()):
-                owner = state.device_owner
+        device = state.device_owner
+        if device is not None and hmac.compare_digest(presented.encode(), _current_token(state).encode()):
+            grant = Grant(device, None, ALL_SCOPES)
         else:
-            owner = await _hosted_owner(state, presented)
-    if owner is None:
+            grant = await _stored_grant(state, presented)
+            if grant is not None and device is not None and grant.owner_id != device:
+                grant = None
+    if grant is None:
         raise NotAuthorizedException(detail="a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    connection.scope[OWNER_KEY] = owner  # type: ignore[literal-required]
+    connection.scope[OWNER_KEY] = grant.owner_id  # type: ignore[literal-required]
+    connection.scope[GRANT_KEY] = grant  # type: ignore[literal-required]
+    await limit_rate(state, grant)
+    await enforce(connection, state, grant)
 
 
-async def _hosted_owner(state: ApiState, token: str) -> uuid.UUID | None:
-    found = await state.database.read(find_token, token)
+async def _stored_grant(state: ApiState, token: str) -> Grant | None:
+    found = await state.database.read(find_grant, token)
     if found is None:
         return None
-    if found.needs_touch:
-        await state.database.write(touch_token, found.token_id)
-    return found.owner_id
+    if found.needs_touch and found.grant.token_id is not None:
+        await state.database.write(touch_token, found.grant.token_id)
+    return found.grant

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from prism.domain.scopes import ALL_SCOPES, SCOPES
+
 __all__ = [
     "ALL_SCOPES",
     "API_PREFIX",
@@ -35,22 +37,6 @@ __all__ = [
     "rule_for",
     "template_of",
 ]
-
-#: Every scope, with what it grants.
-SCOPES: dict[str, str] = {
-    "read:portfolio": "read portfolios, holdings, assets, settings, notes, tags, alert rules",
-    "write:portfolio": "create, change and delete those",
-    "read:transactions": "read the ledger, and export it",
-    "write:transactions": "record, change and delete ledger entries; import statements",
-    "read:market": "read prices, FX rates, fund compositions and the hive",
-    "write:market": "store market data; contribute to the hive",
-    "read:analytics": "value history, performance, exposure, overlap, alerts",
-    "read:changes": "read the change feed",
-    "admin:tokens": "create, list and revoke tokens (never wider than the token itself)",
-    "admin:webhooks": "register, list and delete webhooks and read their deliveries",
-    "admin:backup": "create, verify, restore and prune backups; the backup blob store",
-}
-ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 
 API_PREFIX = "/api/v1"
 

@@ -1,0 +1,1 @@
+"""Third-party integrations served beside the API: change-feed wake-ups and webhook delivery."""

@@ -1,0 +1,122 @@
+"""The webhook deliverer: queues new changes, sends due deliveries, records each attempt.
+
+It runs in every server process (see :func:`integrations`); the database decides who
+sends what (leases, ``SKIP LOCKED``), so replicas share the work and a replica that
+dies leaves its leased deliveries to the others once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from prism import __version__
+from prism.api.state import api_state
+from prism.integrations.signing import SIGNATURE_HEADER, sign
+from prism.integrations.wakeup import ChangeWaiter, listening
+from prism.storage.engine import Database
+from prism.storage.tokens import forget_rate_windows
+from prism.storage.webhooks import Claimed, RetryPolicy, claim_due, enqueue_changes, record_attempt
+
+__all__ = ["WAITER_KEY", "deliver_once", "integrations", "run_deliverer", "send", "waiter_of"]
+
+logger = logging.getLogger("prism.webhooks")
+#: Where :func:`integrations` leaves the :class:`ChangeWaiter` in the app state.
+WAITER_KEY = "prism.changes"
+_TIMEOUT = httpx.Timeout(10.0)
+
+
+async def send(client: httpx.AsyncClient, claimed: Claimed) -> tuple[int | None, str | None, int]:
+    """POST one signed delivery: (status code or None, error or None, milliseconds)."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"Prism-Webhooks/{__version__}",
+        SIGNATURE_HEADER: sign(claimed.secret, claimed.payload),
+        "Prism-Delivery": str(claimed.delivery_id),
+        "Prism-Webhook": str(claimed.webhook_id),
+    }
+    started = time.perf_counter()
+    try:
+        response = await client.post(claimed.url, content=claimed.payload, headers=headers)
+    except httpx.HTTPError as error:
+        return None, f"{type(error).__name__}: {error}", _since(started)
+    error_text = None if response.is_success else f"HTTP {response.status_code}"
+    return response.status_code, error_text, _since(started)
+
+
+def _since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+async def deliver_once(
+    database: Database, client: httpx.AsyncClient, policy: RetryPolicy, now: dt.datetime | None = None
+) -> int:
+    """Queue new changes, then send every due delivery once; the number of attempts made."""
+    await database.write(enqueue_changes, now)
+    claimed = await database.write(claim_due, policy, now=now)
+
+    async def attempt(one: Claimed) -> None:
+        status, error, took = await send(client, one)
+        await database.write(record_attempt, one, policy, status_code=status, error=error, duration_ms=took, now=now)
+
+    await asyncio.gather(*(attempt(one) for one in claimed))
+    return len(claimed)
+
+
+async def run_deliverer(
+    database: Database, stop: asyncio.Event, policy: RetryPolicy | None = None, interval: float = 0.5
+) -> None:
+    """Deliver until ``stop`` is set, looking every ``interval`` seconds."""
+    policy = policy or RetryPolicy()
+    rounds = 0
+    async with httpx.AsyncClient(timeout=_TIMEOUT, follow_redirects=False) as client:
+        while not stop.is_set():
+            try:
+                await deliver_once(database, client, policy)
+                rounds += 1
+                if rounds % 600 == 0:
+                    await database.write(forget_rate_windows)
+            except Exception:  # one bad round must not end delivery for good
+                logger.exception("webhook delivery round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+@asynccontextmanager
+async def integrations(app: Litestar) -> AsyncIterator[None]:
+    """While open: the change-feed waiter (and its PostgreSQL listener) and the deliverer."""
+    state = api_state(app)
+    waiter = ChangeWaiter(state.database)
+    stop = asyncio.Event()
+    async with listening(waiter):
+        app.state[WAITER_KEY] = waiter
+        task = asyncio.create_task(run_deliverer(state.database, stop))
+        try:
+            yield
+        finally:
+            # Not awaited to the end of a round: a send may wait 10 s for a dead host. A
+            # delivery leased by the cancelled round is sent again once its lease runs out.
+            stop.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            app.state.pop(WAITER_KEY, None)
+
+
+def waiter_of(app: Litestar) -> ChangeWaiter:
+    """The app's change waiter; one without a listener when :func:`integrations` is not running."""
+    found: Any = app.state.get(WAITER_KEY)
+    if isinstance(found, ChangeWaiter):
+        return found
+    waiter = ChangeWaiter(api_state(app).database)
+    app.state[WAITER_KEY] = waiter
+    return waiter
