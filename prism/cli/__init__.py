@@ -24,6 +24,7 @@ from prism.cli.hive import hive
 from prism.cli.imports import import_group
 from prism.cli.market import market
 from prism.cli.report import report
+from prism.cli.sidecar import sidecar
 from prism.cli.sync import sync, watch_beside
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.config import Settings, load_settings, normalize_database_url
@@ -366,6 +367,7 @@ main.add_command(report)
 main.add_command(export)
 main.add_command(hive)
 main.add_command(backup)
+main.add_command(sidecar)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,41 @@
+"""Starting the sidecar: stdout kept for the protocol alone, logs to stderr, exit without waiting.
+
+stdout's descriptor is duplicated for the protocol and descriptor 1 then points at
+stderr before the loop imports anything, so a stray print anywhere (ours or a
+library's) lands in the log, never in the shell's JSON stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import NoReturn
+
+from prism import __version__
+from prism.config import Settings
+
+__all__ = ["run_sidecar"]
+
+
+def run_sidecar(settings: Settings) -> NoReturn:
+    """Serve the shell on stdin/stdout until it closes stdin or dies, then exit the process."""
+    sys.stdout.flush()
+    protocol_fd = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from prism.sidecar.server import serve  # noqa: PLC0415 - after stdout is safe
+
+    code = 0
+    try:
+        asyncio.run(serve(settings, input_fd=sys.stdin.fileno(), output_fd=protocol_fd, version=__version__))
+    except Exception:
+        logging.getLogger("prism.sidecar").exception("the sidecar failed")
+        code = 1
+    finally:
+        logging.shutdown()
+    # Threads still blocked on stdin or in a cancelled transaction must not hold the exit:
+    # an uncommitted transaction is rolled back by the database itself.
+    os._exit(code)
