@@ -23,7 +23,6 @@ from prism.backup.create import create_backup
 from prism.backup.device import device_database_path, device_key_source, device_lake_root
 from prism.backup.keys import init_repository, rekey_repository
 from prism.backup.prune import prune_repository
-from prism.backup.relay_store import relay_target
 from prism.backup.restore import restore_snapshot
 from prism.backup.snapshots import list_snapshots
 from prism.backup.stores import BlobStore, open_store
@@ -37,6 +36,8 @@ __all__ = ["backup"]
 
 def _store(settings: Settings) -> BlobStore:
     if (settings.backup.repository or "").strip() == "relay":
+        from prism.backup.relay_store import relay_target  # noqa: PLC0415 - heavy; only relay repositories
+
         return open_store(settings.backup, relay=relay_target(settings))
     return open_store(settings.backup)
 
