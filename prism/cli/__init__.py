@@ -243,6 +243,11 @@ def holdings(settings: Settings, portfolio_name: str | None, method: str) -> Non
 @click.option("--database", "database_url", help="Database URL for this run (PRISM_DATABASE_URL).")
 @click.option("--mode", type=click.Choice(["device", "hosted"]), help="Serving mode (PRISM_MODE).")
 @click.option("--relay", "relay_url", help="Also sync with this relay while serving (needs `prism sync init|join`).")
+@click.option(
+    "--ready-json",
+    is_flag=True,
+    help="Print only one JSON line (port, pid, version, token file) once serving; stop when the parent dies.",
+)
 @click.pass_obj
 def serve(  # noqa: PLR0917 - click passes each option positionally
     settings: Settings,
@@ -251,9 +256,14 @@ def serve(  # noqa: PLR0917 - click passes each option positionally
     database_url: str | None,
     mode: str | None,
     relay_url: str | None,
+    ready_json: bool,
 ) -> None:
     """Serve the HTTP API (the device database is upgraded first, safely)."""
-    _serve(_with_server(settings, host=host, port=port, database_url=database_url, mode=mode), relay_url)
+    _serve(
+        _with_server(settings, host=host, port=port, database_url=database_url, mode=mode),
+        relay_url,
+        ready_json=ready_json,
+    )
 
 
 def _with_server(settings: Settings, **changes: Any) -> Settings:
@@ -266,7 +276,7 @@ def _with_server(settings: Settings, **changes: Any) -> Settings:
     return msgspec.structs.replace(settings, server=server, database=database)
 
 
-def _serve(settings: Settings, relay_url: str | None = None) -> None:
+def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool = False) -> None:
     if relay_url is not None and load_device_keys(settings.sync_keys_path) is None:
         raise click.ClickException("this device is not linked to a relay: run `prism sync init` or `prism sync join`")
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
@@ -279,6 +289,13 @@ def _serve(settings: Settings, relay_url: str | None = None) -> None:
         raise click.ClickException(str(error)) from error
     url = f"http://{settings.server.host}:{settings.server.port}"
     token = ensure_device_token(settings.token_path)
+    if ready_json:
+        if relay_url is not None:
+            raise click.ClickException("--ready-json does not combine with --relay yet")
+        from prism.sidecar.ready import run_ready_json  # noqa: PLC0415 - the desktop shells' start-up
+
+        run_ready_json(app, settings)
+        return
     # Plain echo, not rich: a token must never be wrapped across lines.
     click.echo(f"serving {url}/api/v1  (OpenAPI: {url}/schema/openapi.json)")
     click.echo(f"token:  {token}")
