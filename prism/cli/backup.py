@@ -115,6 +115,8 @@ def backup_create(settings: Settings) -> None:
         table.add_row("re-used packs of an interrupted run", f"{done.reused_packs:,}")
     table.add_row("time", f"{done.seconds:.2f} s")
     console.print(table)
+    if settings.lake_settings.is_s3:
+        console.print(f"the lake on {settings.lake_settings.url} is not copied (it already lives in S3)")
 
 
 @backup.command("list")
