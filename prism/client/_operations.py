@@ -27,6 +27,7 @@ __all__ = [
     "Request",
     "Runner",
     "Sync",
+    "followed",
     "operation",
     "paged",
 ]
@@ -161,11 +162,24 @@ class Page(Protocol[T_co]):
 
 
 class Paged(Generic[P, T_co]):
-    """Every item of a paged list operation, fetching page after page as it is iterated."""
+    """Every item of a paged list operation, fetching page after page as it is iterated.
 
-    def __init__(self, op: Op[P, Page[T_co]]) -> None:
+    ``cursor`` names the operation's cursor parameter; a cursor the caller passes is
+    where iteration starts. A followed feed (``follow=True``) resumes from its
+    ``next_cursor`` for ever while its ``wait`` is positive, and stops at the first
+    empty page otherwise.
+    """
+
+    def __init__(self, op: Op[P, Page[T_co]], *, cursor: str = "cursor", follow: bool = False) -> None:
         self.op = op
+        self.cursor = cursor
+        self.follow = follow
         self.__doc__ = f"Every item of :meth:`{op.name}`, page after page."
+
+    def _next(self, page: Page[T_co], kwargs: dict[str, Any]) -> str | None:
+        if self.follow and not page.items and not kwargs.get("wait"):
+            return None
+        return page.next_cursor
 
     @overload
     def __get__(self, area: None, owner: type[Any]) -> Self: ...
@@ -176,31 +190,28 @@ class Paged(Generic[P, T_co]):
     def __get__(self, area: Area[Any] | None, owner: type[Any]) -> Any:
         if area is None:
             return self
-        op, runner = self.op, area._runner
+        op, runner, name = self.op, area._runner, self.cursor
 
-        # A ``cursor`` the caller passes is where iteration starts.
         if runner.asynchronous:
 
             async def items_async(*args: Any, **kwargs: Any) -> AsyncIterator[T_co]:
-                cursor = kwargs.pop("cursor", None)
+                cursor = kwargs.pop(name, None)
                 while True:
-                    page = cast(Page[T_co], await runner.send(op.request(area, *args, cursor=cursor, **kwargs)))
+                    page = cast(Page[T_co], await runner.send(op.request(area, *args, **{name: cursor}, **kwargs)))
                     for item in page.items:
                         yield item
-                    if page.next_cursor is None:
+                    if (cursor := self._next(page, kwargs)) is None:
                         return
-                    cursor = page.next_cursor
 
             return items_async
 
         def items(*args: Any, **kwargs: Any) -> Iterator[T_co]:
-            cursor = kwargs.pop("cursor", None)
+            cursor = kwargs.pop(name, None)
             while True:
-                page = cast(Page[T_co], runner.send(op.request(area, *args, cursor=cursor, **kwargs)))
+                page = cast(Page[T_co], runner.send(op.request(area, *args, **{name: cursor}, **kwargs)))
                 yield from page.items
-                if page.next_cursor is None:
+                if (cursor := self._next(page, kwargs)) is None:
                     return
-                cursor = page.next_cursor
 
         return items
 
@@ -208,3 +219,8 @@ class Paged(Generic[P, T_co]):
 def paged(op: Op[P, Page[T]]) -> Paged[P, T]:
     """An iterator over every item of the list operation ``op``."""
     return Paged(op)
+
+
+def followed(op: Op[P, Page[T]]) -> Paged[P, T]:
+    """An iterator following the feed ``op`` from its ``after`` cursor (see :class:`Paged`)."""
+    return Paged(op, cursor="after", follow=True)

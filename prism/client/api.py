@@ -29,6 +29,7 @@ from prism.client.api_auth import Auth
 from prism.client.api_backup import Backup
 from prism.client.api_hive import Hive
 from prism.client.api_imports import Imports
+from prism.client.api_integrations import Changes, Tokens, Webhooks
 from prism.client.api_market import Market
 from prism.client.api_portfolios import Assets, Portfolios
 from prism.client.api_settings import Conflicts, Settings
@@ -70,6 +71,9 @@ class _Areas(Generic[M]):
     backup: Backup[M]
     hive: Hive[M]
     auth: Auth[M]
+    tokens: Tokens[M]
+    changes: Changes[M]
+    webhooks: Webhooks[M]
 
     def _bind(self, runner: Runner) -> None:
         self.portfolios = Portfolios(runner)
@@ -87,6 +91,9 @@ class _Areas(Generic[M]):
         self.backup = Backup(runner)
         self.hive = Hive(runner)
         self.auth = Auth(runner)
+        self.tokens = Tokens(runner)
+        self.changes = Changes(runner)
+        self.webhooks = Webhooks(runner)
 
 
 class PrismClient(_Areas[Sync]):
