@@ -21,6 +21,8 @@ variable                        meaning (default)
 ``PRISM_MAX_BODY_BYTES``        largest request body accepted (``1048576``)
 ``PRISM_CORS_ORIGINS``          comma-separated origins browsers may call the API from (none)
 ``PRISM_RATE_LIMIT_PER_MINUTE`` requests a minute per stored API token, ``0`` for none (``600``)
+``PRISM_METRICS``               serve Prometheus metrics at ``/metrics`` (``true``)
+``PRISM_LOG_FORMAT``            ``text`` or ``json`` (one object a line, with request ids) (``text``)
 ``PRISM_SYNC_RELAY``            relay URL for ``prism sync`` / ``prism serve`` (none)
 ``PRISM_SYNC_KDF_OPS``          Argon2id passes for a new passphrase (``3``)
 ``PRISM_SYNC_KDF_MEM_KIB``      Argon2id memory for a new passphrase (``262144`` = 256 MiB)
@@ -105,6 +107,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 1 << 20
     cors_origins: tuple[str, ...] = ()
     rate_limit_per_minute: int = 600
+    metrics: bool = True
+    log_format: Literal["text", "json"] = "text"
 
 
 class SyncSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -227,8 +231,9 @@ def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ValidationError(f"{raw!r} is not an integer", field=name) from None
 
 
-def _boolean(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+def _boolean(environ: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    value = environ.get(name, "").strip().lower()
+    return default if not value else value in {"1", "true", "yes", "on"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -255,6 +260,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "max_body_bytes": _integer(env, "PRISM_MAX_BODY_BYTES", 1 << 20),
         "cors_origins": [o.strip() for o in env.get("PRISM_CORS_ORIGINS", "").split(",") if o.strip()],
         "rate_limit_per_minute": _integer(env, "PRISM_RATE_LIMIT_PER_MINUTE", 600),
+        "metrics": _boolean(env, "PRISM_METRICS", default=True),
+        "log_format": env.get("PRISM_LOG_FORMAT", "text").strip().lower(),
     }
     sync_fields: dict[str, Any] = {
         "relay_url": overrides.pop("relay_url", None) or env.get("PRISM_SYNC_RELAY") or None,

@@ -11,8 +11,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from prism import __version__
+from prism.api.access import cors_config
 from prism.api.auth import ensure_device_token, require_owner
 from prism.api.longpoll import RelayBell
+from prism.api.observability import metrics_middleware, metrics_router, request_ids, watch_pool
 from prism.api.problems import exception_handlers
 from prism.api.routes.analytics import ANALYTICS_ROUTES
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
@@ -20,9 +22,11 @@ from prism.api.routes.assets import AssetController
 from prism.api.routes.backup import BACKUP_ROUTES
 from prism.api.routes.export import EXPORT_ROUTES
 from prism.api.routes.exposure import EXPOSURE_ROUTES
+from prism.api.routes.hive import HIVE_RELAY_ROUTES, HIVE_ROUTES
 from prism.api.routes.holdings import all_holdings, portfolio_holdings
 from prism.api.routes.identity import signin, signup
 from prism.api.routes.imports import IMPORTS_ROUTES
+from prism.api.routes.integrations import INTEGRATION_ROUTES
 from prism.api.routes.keyring import delete_account, envelopes, join, kdf, put_keyring, revoke, store_envelopes
 from prism.api.routes.market import MARKET_ROUTES
 from prism.api.routes.portfolios import PortfolioController
@@ -33,8 +37,10 @@ from prism.api.routes.sync import ConflictController
 from prism.api.routes.system import healthz, readyz
 from prism.api.routes.transactions import TransactionController
 from prism.api.state import ApiState
+from prism.backup.schedule import scheduled_backups
 from prism.config import Settings
 from prism.domain.ids import EntryClock
+from prism.integrations.deliver import integrations
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
 from prism.storage.lake import open_lake
@@ -58,7 +64,9 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *EXPOSURE_ROUTES,
     *IMPORTS_ROUTES,
     *EXPORT_ROUTES,
+    *HIVE_ROUTES,
     *BACKUP_ROUTES,
+    *INTEGRATION_ROUTES,
 ]
 
 RELAY_ROUTES: list[ControllerRouterHandler] = [
@@ -76,6 +84,7 @@ RELAY_ROUTES: list[ControllerRouterHandler] = [
     delete_account,
 ]
 RELAY_ROUTES += [upload_chunk, complete, latest, get_chunk, storage]
+RELAY_ROUTES += HIVE_RELAY_ROUTES
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -89,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         database = await open_upgraded(settings.database)
+        watch_pool(database)
         bell = RelayBell()
         lake = open_lake(settings.lake_settings)
         try:
@@ -99,7 +109,11 @@ def create_app(settings: Settings) -> Litestar:
                 token = ensure_device_token(settings.token_path)
                 app.state["prism"] = ApiState(settings, database, owner_id, token, EntryClock(), lake, relay_bell=bell)
             # Pushes filed by other replicas wake this replica's long-polls.
-            async with database.listen(NOTIFY_CHANNEL, bell.ring_payload):
+            async with (
+                database.listen(NOTIFY_CHANNEL, bell.ring_payload),
+                scheduled_backups(settings),
+                integrations(app),
+            ):
                 yield
         finally:
             lake.close()
@@ -109,11 +123,15 @@ def create_app(settings: Settings) -> Litestar:
     routers.append(Router("/relay/v1", route_handlers=RELAY_ROUTES))
     if hosted:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
+    if settings.server.metrics:
+        routers.append(metrics_router())
     return Litestar(
         route_handlers=[healthz, readyz, *routers],
+        middleware=[request_ids, *([metrics_middleware()] if settings.server.metrics else [])],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,
         request_max_body_size=settings.server.max_body_bytes,
+        cors_config=cors_config(settings.server),
         openapi_config=OpenAPIConfig(
             title="Portfolio Prism",
             version=__version__,

@@ -282,7 +282,9 @@ def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
     from prism.api import create_app  # noqa: PLC0415 - keep other commands' start-up light
+    from prism.api.observability import configure_logging  # noqa: PLC0415
 
+    configure_logging(settings.server.log_format)
     try:
         app = create_app(settings)
     except PrismError as error:

@@ -33,6 +33,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import Pool, QueuePool
 
 from prism.config import DatabaseSettings, normalize_database_url
 from prism.errors import ConflictError, StorageError
@@ -188,6 +189,18 @@ class Database:
                     await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     await connection.commit()
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`dispose` has run."""
+        return self._closed
+
+    def connections_in_use(self) -> int:
+        """Connections checked out of this store's pools now (for ``/metrics``)."""
+        if self._sqlite is not None:
+            return _in_use(self._sqlite.writer.pool) + _in_use(self._sqlite.reader.pool)
+        assert self._postgres is not None
+        return _in_use(self._postgres.sync_engine.pool)
+
     async def dispose(self) -> None:
         """Close every connection and thread."""
         if self._closed:
@@ -273,6 +286,10 @@ def open_database(settings: DatabaseSettings) -> Database:
         pool_pre_ping=True,
     )
     return Database(settings, _postgres=engine)
+
+
+def _in_use(pool: Pool) -> int:
+    return int(pool.checkedout()) if isinstance(pool, QueuePool) else 0
 
 
 def _owner_lock_key(owner_id: uuid.UUID) -> int:

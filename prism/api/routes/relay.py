@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery, JSONBody
 
+from prism.api.observability import RELAY_PULL_BYTES, RELAY_PULLS, RELAY_PUSH_BYTES, RELAY_PUSHES
 from prism.api.state import state_of
 from prism.errors import ValidationError
 from prism.storage.identity import count_attempt
@@ -148,8 +149,11 @@ async def push(request: Request[Any, Any, Any]) -> Pushed:
     """File the request body, a sealed change set; the same set twice answers one sequence."""
     state = state_of(request)
     account, device = signed_request(request)
-    seq = await state.database.write(store_set, account, device, await request.body())
+    body = await request.body()
+    seq = await state.database.write(store_set, account, device, body)
     state.relay_bell.ring(account)
+    RELAY_PUSHES.inc()
+    RELAY_PUSH_BYTES.inc(len(body))
     return Pushed(seq=seq)
 
 
@@ -177,6 +181,8 @@ async def pull(request: Request[Any, Any, Any], after: FromQuery[int] = 0, wait:
         await state.relay_bell.wait(account, wait)
         found = await state.database.read(sets_after, account, after)
     items = [StoredSet(seq=seq, body=body) for seq, body in found]
+    RELAY_PULLS.inc()
+    RELAY_PULL_BYTES.inc(sum(len(item.body) for item in items))
     head = await state.database.read(head_seq, account)
     return SetPage(items=items, next_cursor=str(items[-1].seq) if items else None, head=max(head, after))
 
