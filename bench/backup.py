@@ -322,7 +322,9 @@ def main() -> None:
     parser.add_argument("--lake-share", type=float, default=0.05, help="lake size as a share of the database")
     parser.add_argument("--work", type=Path, help="folder for the data and repositories (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--db-chunk-kib", type=int, help="Prism's database chunk size (default: the repository's, 32)")
+    parser.add_argument(
+        "--db-chunk-kib", type=int, help="Prism's database chunk size in KiB (default: init_repository's)"
+    )
     options = parser.parse_args()
     restic = shutil.which("restic")
     if restic is None:
@@ -431,7 +433,11 @@ def run(work: Path, size: int, lake_share: float, restic: Restic, db_chunk_kib: 
         ratio(peaks["Prism"], peaks["restic"]),
         "< 300 MB",
     )
-    table.caption = f"Prism's restore equals the database page for page: {'yes' if same else 'NO'}"
+    chunk_kib = json.loads((work / "prism-repository" / "config").read_text())["db_chunk_size"] >> 10
+    table.caption = (
+        f"Prism's database chunks: {chunk_kib} KiB. "
+        f"Prism's restore equals the database page for page: {'yes' if same else 'NO'}"
+    )
     console.print(table)
     if not same:
         raise SystemExit(1)
