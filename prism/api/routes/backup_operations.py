@@ -130,19 +130,26 @@ async def verify_backup(request: Request[Any, Any, Any], data: JSONBody[VerifyIn
     return await asyncio.to_thread(verified)
 
 
+def _overlap(one: Path, other: Path) -> bool:
+    return one == other or one in other.parents or other in one.parents
+
+
 def _restore_folder(raw: str, settings: Settings) -> Path:
-    database, lake = settings.database.sqlite_path, settings.lake_settings
-    lake_root = None if lake.is_s3 else Path(lake.url).expanduser()
-    if not raw.strip() or "\x00" in raw:
-        raise ValidationError("must name a folder", field="target_dir")
-    target = Path(raw).expanduser()
-    if not target.is_absolute():
+    """``raw`` as a folder a restore may write into: its ``prism.db`` and ``lake/`` must not
+    be, hold or lie inside the live database and lake."""
+    if not raw.strip() or "\x00" in raw or not raw.startswith("/"):
         raise ValidationError("must be an absolute path", field="target_dir")
-    target = target.resolve()
-    if database is not None and target == database.resolve().parent:
-        raise ValidationError("must not be the live database's folder", field="target_dir")
-    if lake_root is not None and (target == lake_root.resolve() or lake_root.resolve() in target.parents):
-        raise ValidationError("must not be inside the live lake", field="target_dir")
+    try:
+        target = Path(raw).resolve()
+        database = settings.database.sqlite_path
+        lake = settings.lake_settings
+        lake_root = None if lake.is_s3 else Path(lake.url).expanduser().resolve()
+        if database is not None and target == database.resolve().parent:
+            raise ValidationError("must not be the live database's folder", field="target_dir")
+    except (OSError, RuntimeError):  # a symlink loop, a name too long
+        raise ValidationError("is not a usable folder", field="target_dir") from None
+    if lake_root is not None and (_overlap(target / "lake", lake_root) or _overlap(target, lake_root)):
+        raise ValidationError("must not overlap the live lake", field="target_dir")
     return target
 
 

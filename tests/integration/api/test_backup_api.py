@@ -246,7 +246,9 @@ async def test_a_restore_never_targets_the_live_database(client: Client, backend
     for folder, reason in [
         *live,
         ("relative/folder", "absolute"),
-        (str(tmp_path / "lake" / "x"), "lake"),
+        ("~nobody-here/x", "absolute"),
+        (str(tmp_path / "lake" / "x"), "inside the lake"),
+        (str(tmp_path / "lake"), "the lake"),
     ]:
         response = await client.post("/api/v1/backup/restore", json={"snapshot_id": "abcd", "target_dir": folder})
         assert response.status_code == 422, (folder, reason, response.text)
@@ -333,3 +335,15 @@ async def test_an_s3_listing_pages_by_name_within_the_account(hosted_s3: Client)
         if cursor is None:
             break
     assert seen == [(name, len(name)) for name in names if name.startswith("data/")]
+
+
+async def test_a_restore_never_writes_its_lake_into_the_live_lake(database_url: str, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    settings = _backing_up(tmp_path, database_url, PRISM_LAKE_URL=str(elsewhere / "lake"))
+    async with _device(settings) as client:
+        response = await client.post(
+            "/api/v1/backup/restore", json={"snapshot_id": "abcd", "target_dir": str(elsewhere)}
+        )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "target_dir"
+    assert not (elsewhere / "prism.db").exists()
