@@ -7,7 +7,8 @@ Brings up what deploy/compose.yaml describes: a PostgreSQL server (pgserver from
 or ``--database-url`` of one you run), an S3-compatible server (moto's, on loopback) for
 the lake, the schema migrated once (as the Kubernetes migration Job does), N Prism
 workers in hosted mode (``prism serve --mode hosted``, each its own process), and a small
-round-robin TCP proxy in front of them that skips a worker it cannot reach. When every
+round-robin TCP proxy in front of them that skips a worker it cannot reach; a worker that
+dies is started again on its port a second later (as an orchestrator restarts a pod). When every
 worker answers ``/readyz`` it prints one JSON line (proxy URL, workers with their pids
 and URLs, database URL, S3 endpoint) and writes it to ``--ready-file``. SIGTERM or Ctrl-C
 stops the workers (each finishes its requests), then the S3 server and PostgreSQL.
@@ -125,9 +126,9 @@ def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", _WORKER, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def start_worker(name: str, env: dict[str, str], folder: Path) -> Worker:
-    """A ``prism serve --mode hosted`` process on a free port."""
-    port = free_port()
+def start_worker(name: str, env: dict[str, str], folder: Path, *, port: int | None = None) -> Worker:
+    """A ``prism serve --mode hosted`` process on ``port`` (default: a free one)."""
+    port = port or free_port()
     log = (folder / f"{name}.log").open("ab")
     command = [sys.executable, "-c", _WORKER, "serve", "--mode", "hosted", "--host", "127.0.0.1", "--port", str(port)]
     worker_env = {**env, "PRISM_DATA_DIR": str(folder / name)}
@@ -177,7 +178,20 @@ class Proxy:
         client_writer.close()
 
 
-async def serve_proxy(workers: list[Worker], port: int, announce: dict[str, object], ready_file: Path | None) -> None:
+async def supervise(workers: list[Worker], env: dict[str, str], folder: Path) -> None:
+    """Start a worker that died again on its port, a second later."""
+    while True:
+        await asyncio.sleep(1)
+        for worker in workers:
+            if worker.process.poll() is not None:
+                restarted = start_worker(worker.name, env, folder, port=worker.port)
+                worker.process = restarted.process
+                print(json.dumps({"restarted": worker.name, "pid": worker.process.pid}), flush=True)
+
+
+async def serve_proxy(
+    workers: list[Worker], port: int, announce: dict[str, object], ready_file: Path | None, restart: asyncio.Task[None]
+) -> None:
     """Run the proxy until SIGTERM or SIGINT."""
     server = await asyncio.start_server(Proxy(workers).handle, "127.0.0.1", port)
     chosen = server.sockets[0].getsockname()[1]
@@ -194,6 +208,20 @@ async def serve_proxy(workers: list[Worker], port: int, announce: dict[str, obje
         loop.add_signal_handler(signum, stop.set)
     async with server:
         await stop.wait()
+    restart.cancel()
+
+
+async def _run(
+    workers: list[Worker],
+    env: dict[str, str],
+    folder: Path,
+    *,
+    port: int,
+    announce: dict[str, object],
+    ready: Path | None,
+) -> None:
+    restart = asyncio.create_task(supervise(workers, env, folder))
+    await serve_proxy(workers, port, announce, ready, restart)
 
 
 def stop_workers(workers: list[Worker]) -> None:
@@ -230,7 +258,7 @@ def main() -> None:
                 "s3_endpoint": endpoint,
                 "logs": str(folder),
             }
-            asyncio.run(serve_proxy(workers, args.port, announce, args.ready_file))
+            asyncio.run(_run(workers, env, folder, port=args.port, announce=announce, ready=args.ready_file))
         finally:
             stop_workers(workers)
 

@@ -51,18 +51,27 @@ def test_an_account_made_through_the_proxy_is_served_by_every_worker(cluster: di
         assert [p["name"] for p in listed.json()["items"]] == ["Main"], listed.text
 
 
-def test_the_proxy_serves_on_when_a_worker_is_killed(cluster: dict[str, Any]) -> None:
+def test_the_proxy_serves_on_when_a_worker_is_killed_and_the_worker_comes_back(cluster: dict[str, Any]) -> None:
     first = cluster["workers"][0]
     os.kill(first["pid"], signal.SIGKILL)
     with httpx.Client(base_url=cluster["url"], timeout=30) as proxy:
         answers = [proxy.get("/readyz").status_code for _ in range(6)]
     assert answers == [200] * 6
+    deadline = time.monotonic() + 60
+    while True:  # started again on its port, as an orchestrator restarts a pod
+        try:
+            if httpx.get(f"{first['url']}/readyz", timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the killed worker did not come back"
+        time.sleep(0.2)
 
 
 def test_the_cluster_stops_on_sigterm(cluster: dict[str, Any]) -> None:
     process: subprocess.Popen[bytes] = cluster["process"]
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
-    for worker in cluster["workers"][1:]:
+    for worker in cluster["workers"]:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{worker['url']}/healthz", timeout=5)
