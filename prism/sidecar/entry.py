@@ -29,8 +29,12 @@ def run_sidecar(settings: Settings) -> NoReturn:
     from prism.sidecar.server import serve  # noqa: PLC0415 - after stdout is safe
 
     code = 0
+    # Not asyncio.run: its teardown waits for every worker thread, and a look-through
+    # still running when the shell quits would hold the exit for seconds.
+    loop = asyncio.new_event_loop()
     try:
-        asyncio.run(serve(settings, input_fd=sys.stdin.fileno(), output_fd=protocol_fd, version=__version__))
+        serving = serve(settings, input_fd=sys.stdin.fileno(), output_fd=protocol_fd, version=__version__)
+        loop.run_until_complete(serving)
     except Exception:
         logging.getLogger("prism.sidecar").exception("the sidecar failed")
         code = 1
