@@ -38,23 +38,32 @@ class ChunkPlace(msgspec.Struct, frozen=True, gc=False):
 
 @dataclass
 class RepositoryIndex:
-    """Every known chunk's place, every known pack, and the index files read."""
+    """Known chunks' places, known packs, and the index files read.
+
+    ``only``, when given, limits the chunks kept to those ids and keeps no pack records:
+    a backup or a restore then holds memory for one snapshot's chunks, not the repository's.
+    """
 
     chunks: dict[bytes, ChunkPlace] = field(default_factory=dict)
-    packs: dict[str, PackRecord] = field(default_factory=dict)
+    packs: dict[str, PackRecord] = field(default_factory=dict)  # every record, unless ``only``
+    known_packs: set[str] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
     damaged: dict[str, str] = field(default_factory=dict)  # index file -> what is wrong
+    only: set[bytes] | None = None
 
     def add(self, record: PackRecord) -> None:
         """Know the chunks of ``record`` (a chunk already known keeps its first place)."""
-        self.packs[record.id] = record
+        self.known_packs.add(record.id)
+        if self.only is None:
+            self.packs[record.id] = record
         for entry in record.chunks:
-            self.chunks.setdefault(entry.chunk_id, ChunkPlace(record.id, record.generation, entry))
+            if self.only is None or entry.chunk_id in self.only:
+                self.chunks.setdefault(entry.chunk_id, ChunkPlace(record.id, record.generation, entry))
 
     def rediscover(self, repository: Repository, present: Iterable[str]) -> list[PackRecord]:
         """Read the headers of present packs no index lists; the records of those that check out."""
         found = []
-        for pack_id in sorted(set(present) - set(self.packs)):
+        for pack_id in sorted(set(present) - self.known_packs):
             try:
                 record = parse_pack(repository, pack_id, repository.store.get(pack_name(pack_id)))
             except (RepositoryDamagedError, NotFoundError):
@@ -81,27 +90,26 @@ def read_index_file(repository: Repository, name: str) -> IndexBody:
         raise RepositoryDamagedError(f"index file {name} does not decode") from None
 
 
-def load_index(repository: Repository, *, strict: bool = False) -> RepositoryIndex:
-    """The union of the index files; a damaged one raises when ``strict``, else is noted in ``damaged``."""
-    index = RepositoryIndex()
-    bodies: dict[str, IndexBody] = {}
+def load_index(repository: Repository, *, strict: bool = False, only: set[bytes] | None = None) -> RepositoryIndex:
+    """The union of the index files; a damaged one raises when ``strict``, else is noted in ``damaged``.
+
+    Superseded files are read too: prune deletes them before it deletes any pack, so while
+    one exists every pack it names exists as well. Files are read one at a time.
+    """
+    index = RepositoryIndex(only=only)
     for name in repository.store.list("index/"):
         try:
-            bodies[name] = read_index_file(repository, name)
+            body = read_index_file(repository, name)
         except NotFoundError:
             continue  # superseded and deleted by a prune since the listing
         except RepositoryDamagedError as error:
             if strict:
                 raise
             index.damaged[name] = error.message
-    superseded = {f"index/{old}" for body in bodies.values() for old in body.supersedes}
-    for name, body in bodies.items():
-        if name in superseded:
             continue
         index.files.append(name)
         for record in body.packs:
             index.add(record)
-    index.files.extend(name for name in bodies if name in superseded)
     return index
 
 

@@ -72,8 +72,8 @@ def restore_snapshot(
     with lock_repository(store, exclusive=False) as lock:
         full_id = resolve_snapshot(store, snapshot_id)
         manifest = load_manifest(repository, full_id)
-        index = load_index(repository)
         needed = {chunk for entry in manifest.files for chunk in entry.chunks}
+        index = load_index(repository, only=needed)
         if needed - index.chunks.keys():  # a damaged index: the packs' own headers may still tell
             index.rediscover(repository, pack_ids(repository))
         for entry in manifest.files:
