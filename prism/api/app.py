@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 from prism import __version__
 from prism.api.access import cors_config
 from prism.api.auth import ensure_device_token, require_owner
+from prism.api.integrations import integrations
 from prism.api.longpoll import RelayBell
 from prism.api.observability import metrics_middleware, metrics_router, request_ids, watch_pool
 from prism.api.problems import exception_handlers
@@ -40,7 +41,6 @@ from prism.api.state import ApiState
 from prism.backup.schedule import scheduled_backups
 from prism.config import Settings
 from prism.domain.ids import EntryClock
-from prism.integrations.deliver import integrations
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
 from prism.storage.lake import open_lake

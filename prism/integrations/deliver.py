@@ -1,6 +1,6 @@
 """The webhook deliverer: queues new changes, sends due deliveries, records each attempt.
 
-It runs in every server process (see :func:`integrations`); the database decides who
+It runs in every server process (see :func:`prism.api.integrations.integrations`); the database decides who
 sends what (leases, ``SKIP LOCKED``), so replicas share the work and a replica that
 dies leaves its leased deliveries to the others once the lease runs out.
 """
@@ -12,26 +12,18 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
-from litestar import Litestar
 
 from prism import __version__
-from prism.api.state import api_state
 from prism.integrations.signing import SIGNATURE_HEADER, sign
-from prism.integrations.wakeup import ChangeWaiter, listening
 from prism.storage.engine import Database
 from prism.storage.tokens import forget_rate_windows
 from prism.storage.webhooks import Claimed, RetryPolicy, claim_due, enqueue_changes, record_attempt
 
-__all__ = ["WAITER_KEY", "deliver_once", "integrations", "run_deliverer", "send", "waiter_of"]
+__all__ = ["deliver_once", "run_deliverer", "send"]
 
 logger = logging.getLogger("prism.webhooks")
-#: Where :func:`integrations` leaves the :class:`ChangeWaiter` in the app state.
-WAITER_KEY = "prism.changes"
 _TIMEOUT = httpx.Timeout(10.0)
 
 
@@ -89,34 +81,3 @@ async def run_deliverer(
                 logger.exception("webhook delivery round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-
-
-@asynccontextmanager
-async def integrations(app: Litestar) -> AsyncIterator[None]:
-    """While open: the change-feed waiter (and its PostgreSQL listener) and the deliverer."""
-    state = api_state(app)
-    waiter = ChangeWaiter(state.database)
-    stop = asyncio.Event()
-    async with listening(waiter):
-        app.state[WAITER_KEY] = waiter
-        task = asyncio.create_task(run_deliverer(state.database, stop))
-        try:
-            yield
-        finally:
-            # Not awaited to the end of a round: a send may wait 10 s for a dead host. A
-            # delivery leased by the cancelled round is sent again once its lease runs out.
-            stop.set()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            app.state.pop(WAITER_KEY, None)
-
-
-def waiter_of(app: Litestar) -> ChangeWaiter:
-    """The app's change waiter; one without a listener when :func:`integrations` is not running."""
-    found: Any = app.state.get(WAITER_KEY)
-    if isinstance(found, ChangeWaiter):
-        return found
-    waiter = ChangeWaiter(api_state(app).database)
-    app.state[WAITER_KEY] = waiter
-    return waiter

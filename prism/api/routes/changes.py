@@ -17,9 +17,9 @@ from litestar import Request, get
 from litestar.params import FromQuery
 
 from prism.api.access import grant_of
+from prism.api.integrations import waiter_of
 from prism.api.state import owner_of, state_of
 from prism.errors import ValidationError
-from prism.integrations.deliver import waiter_of
 from prism.storage.change_feed import FeedChange, decode_cursor, encode_cursor, latest_position, read_feed
 
 __all__ = ["CHANGE_ROUTES", "MAX_WAIT_SECONDS", "ChangeOut", "ChangePage"]
