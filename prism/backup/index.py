@@ -40,8 +40,9 @@ class ChunkPlace(msgspec.Struct, frozen=True, gc=False):
 class RepositoryIndex:
     """Known chunks' places, known packs, and the index files read.
 
-    ``only``, when given, limits the chunks kept to those ids and keeps no pack records:
-    a backup or a restore then holds memory for one snapshot's chunks, not the repository's.
+    ``only``, when given, limits the chunks kept to those ids and (unless ``records``)
+    keeps no pack records: a backup or a restore then holds memory for one snapshot's
+    chunks, not the repository's.
     """
 
     chunks: dict[bytes, ChunkPlace] = field(default_factory=dict)
@@ -50,11 +51,12 @@ class RepositoryIndex:
     files: list[str] = field(default_factory=list)
     damaged: dict[str, str] = field(default_factory=dict)  # index file -> what is wrong
     only: set[bytes] | None = None
+    records: bool = False
 
     def add(self, record: PackRecord) -> None:
         """Know the chunks of ``record`` (a chunk already known keeps its first place)."""
         self.known_packs.add(record.id)
-        if self.only is None:
+        if self.only is None or self.records:
             self.packs[record.id] = record
         for entry in record.chunks:
             if self.only is None or entry.chunk_id in self.only:
@@ -90,13 +92,15 @@ def read_index_file(repository: Repository, name: str) -> IndexBody:
         raise RepositoryDamagedError(f"index file {name} does not decode") from None
 
 
-def load_index(repository: Repository, *, strict: bool = False, only: set[bytes] | None = None) -> RepositoryIndex:
+def load_index(
+    repository: Repository, *, strict: bool = False, only: set[bytes] | None = None, records: bool = False
+) -> RepositoryIndex:
     """The union of the index files; a damaged one raises when ``strict``, else is noted in ``damaged``.
 
     Superseded files are read too: prune deletes them before it deletes any pack, so while
     one exists every pack it names exists as well. Files are read one at a time.
     """
-    index = RepositoryIndex(only=only)
+    index = RepositoryIndex(only=only, records=records)
     for name in repository.store.list("index/"):
         try:
             body = read_index_file(repository, name)

@@ -92,13 +92,13 @@ def prune_repository(
     started = time.monotonic()
     repository = open_repository(store, key_source)
     with lock_repository(store, exclusive=True) as lock:
-        index = load_index(repository)
-        present = pack_ids(repository)
-        rediscovered = index.rediscover(repository, present)
         # Times first, chunk lists only of kept snapshots: memory follows the distinct chunks.
         times = {i: load_manifest(repository, i).time for i in snapshot_ids(store)}  # damage stops the prune
         kept = keep_snapshots(times, keep_daily, keep_weekly, keep_monthly)
         needed = {chunk for i in kept for entry in load_manifest(repository, i).files for chunk in entry.chunks}
+        index = load_index(repository, only=needed, records=True)
+        present = pack_ids(repository)
+        rediscovered = index.rediscover(repository, present)
         for chunk in needed:
             place = index.chunks.get(chunk)
             if place is None or place.pack_id not in present:
