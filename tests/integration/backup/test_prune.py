@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -129,3 +130,17 @@ def test_a_fresh_lock_of_a_live_process_elsewhere_holds(repository: BlobStore, d
 
     with pytest.raises(RepositoryLockedError, match="elsewhere"):
         create_backup(repository, PASSPHRASE, *device)
+
+
+def test_two_backups_at_once_both_complete_and_restore(
+    repository: BlobStore, device: tuple[Path, Path], tmp_path: Path
+) -> None:
+    database, lake = device
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: create_backup(repository, PASSPHRASE, database, lake), range(2)))
+
+    assert verify_repository(repository, PASSPHRASE).ok
+    for number, snapshot in enumerate(done):
+        restored = restore_snapshot(repository, PASSPHRASE, snapshot.short_id, tmp_path / f"restored-{number}")
+        assert sha256_of(Path(restored.database_path or "")) == database_image(database)
+    assert repository.list("locks/") == []
