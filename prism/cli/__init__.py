@@ -27,6 +27,7 @@ from prism.cli.report import report
 from prism.cli.sidecar import sidecar
 from prism.cli.sync import sync, watch_beside
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
+from prism.cli.tokens import TOKEN_COMMANDS
 from prism.config import Settings, load_settings, normalize_database_url
 from prism.demo import create_demo_book
 from prism.demo_lake import lake_has_prices, write_demo_market
@@ -347,6 +348,10 @@ def token_show(settings: Settings) -> None:
 def token_rotate(settings: Settings) -> None:
     """Replace the token; a running server accepts only the new one from its next request."""
     click.echo(rotate_device_token(settings.token_path))
+
+
+for _command in TOKEN_COMMANDS:
+    token.add_command(_command)
 
 
 async def _show_holdings(database: Database, method: CostMethod, only: str | None) -> None:
