@@ -177,6 +177,8 @@ def backup_verify(settings: Settings, sample: int) -> None:
     for damage in report.damage:
         table.add_row(damage.kind, damage.name[:16], damage.detail, ", ".join(damage.snapshots) or "-")
     console.print(table)
+    if all(d.kind == "index" or "no index lists" in d.detail for d in report.damage):
+        console.print("only the index is damaged: `prism backup prune` rebuilds it from the packs' own headers")
     raise click.ClickException(f"the repository is damaged: {len(report.damage)} problem(s)")
 
 

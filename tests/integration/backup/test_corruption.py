@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from prism.backup import BlobStore, create_backup, restore_snapshot, verify_repository
+from prism.backup import BlobStore, create_backup, prune_repository, restore_snapshot, verify_repository
 from prism.errors import RepositoryDamagedError, WrongKeyError
 from tests.integration.backup.conftest import PASSPHRASE, database_image, sha256_of
 
@@ -122,3 +122,19 @@ def test_a_sampled_verify_reads_part_of_the_packs_but_still_finds_a_missing_one(
     assert half.packs_checked == -(-len(packs) // 2)
     assert none.packs_checked == 0
     assert [(d.kind, d.detail) for d in none.damage] == [("pack", "is missing")]
+
+
+def test_a_prune_rebuilds_a_damaged_index_from_the_packs(
+    repository: BlobStore, device: tuple[Path, Path], tmp_path: Path
+) -> None:
+    snapshot = _backed_up(repository, device)
+    (index,) = repository.list("index/")
+    repository.put(index, repository.get(index)[:-40])
+
+    prune_repository(repository, PASSPHRASE, keep_daily=1, keep_weekly=0, keep_monthly=0)
+
+    report = verify_repository(repository, PASSPHRASE)
+    assert report.ok, report.damage
+    assert index not in repository.list("index/")
+    restored = restore_snapshot(repository, PASSPHRASE, snapshot, tmp_path / "restored")
+    assert sha256_of(Path(restored.database_path or "")) == database_image(device[0])
