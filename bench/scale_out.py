@@ -99,10 +99,13 @@ def start_cluster(workers: int, folder: Path) -> tuple[subprocess.Popen[bytes], 
     """deploy/local_cluster.py on a free port; its announcement."""
     ready = folder / "ready.json"
     command = [sys.executable, str(ROOT / "deploy" / "local_cluster.py"), "--workers", str(workers), "--port", "0"]
+    # Every simulated device comes from one loopback address: lift the per-address limit.
+    env = {**os.environ, "PRISM_RELAY_ACCOUNTS_PER_HOUR": "100000"}
     process = subprocess.Popen(
         [*command, "--dir", str(folder / "run"), "--ready-file", str(ready)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     deadline = time.monotonic() + 180
     while not ready.exists():

@@ -21,6 +21,7 @@ variable                        meaning (default)
 ``PRISM_MAX_BODY_BYTES``        largest request body accepted (``1048576``)
 ``PRISM_CORS_ORIGINS``          comma-separated origins browsers may call the API from (none)
 ``PRISM_RATE_LIMIT_PER_MINUTE`` requests a minute per stored API token, ``0`` for none (``600``)
+``PRISM_RELAY_ACCOUNTS_PER_HOUR`` new relay accounts an address may create an hour (``60``)
 ``PRISM_METRICS``               serve Prometheus metrics at ``/metrics`` (``true``)
 ``PRISM_LOG_FORMAT``            ``text`` or ``json`` (one object a line, with request ids) (``text``)
 ``PRISM_SYNC_RELAY``            relay URL for ``prism sync`` / ``prism serve`` (none)
@@ -109,6 +110,7 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 600
     metrics: bool = True
     log_format: Literal["text", "json"] = "text"
+    relay_accounts_per_hour: int = 60
 
 
 class SyncSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -262,6 +264,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "rate_limit_per_minute": _integer(env, "PRISM_RATE_LIMIT_PER_MINUTE", 600),
         "metrics": _boolean(env, "PRISM_METRICS", default=True),
         "log_format": env.get("PRISM_LOG_FORMAT", "text").strip().lower(),
+        "relay_accounts_per_hour": _integer(env, "PRISM_RELAY_ACCOUNTS_PER_HOUR", 60),
     }
     sync_fields: dict[str, Any] = {
         "relay_url": overrides.pop("relay_url", None) or env.get("PRISM_SYNC_RELAY") or None,

@@ -89,7 +89,6 @@ class DeviceList(msgspec.Struct, kw_only=True):
 
 
 #: New relay accounts per client address in one window.
-ACCOUNT_ATTEMPTS = 60
 ACCOUNT_WINDOW_SECONDS = 3600
 
 
@@ -123,10 +122,12 @@ def signed_request(request: Request[Any, Any, Any]) -> tuple[uuid.UUID, str]:
 @post("/accounts", tags=["relay"], summary="Create an anonymous relay account", security=[])
 async def register(request: Request[Any, Any, Any], data: JSONBody[Registration]) -> Registered:
     """An account for the device whose public key is given."""
-    database = state_of(request).database
+    state = state_of(request)
+    database = state.database
     client = request.client.host if request.client else "unknown"
     # Anonymous accounts cost nothing to ask for; replicas share the count (rate_limits).
-    if await database.write(count_attempt, f"relay-account:{client}", ACCOUNT_WINDOW_SECONDS) > ACCOUNT_ATTEMPTS:
+    allowed = state.settings.server.relay_accounts_per_hour
+    if await database.write(count_attempt, f"relay-account:{client}", ACCOUNT_WINDOW_SECONDS) > allowed:
         raise TooManyRequestsException(
             detail="too many new accounts from this address; try again later",
             headers={"Retry-After": str(ACCOUNT_WINDOW_SECONDS)},

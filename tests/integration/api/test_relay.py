@@ -14,8 +14,9 @@ import nacl.signing
 import nacl.utils
 from litestar.testing import AsyncTestClient
 
-from prism.api.routes.relay import ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW_SECONDS
+from prism.api.routes.relay import ACCOUNT_WINDOW_SECONDS
 from prism.client.signing import sign_request
+from prism.config import ServerSettings
 from prism.sync.codec import ChangeSetHeader, WireChange, seal
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -189,7 +190,7 @@ async def test_new_accounts_from_one_address_are_limited(client: Client) -> None
     into_window = time.time() % ACCOUNT_WINDOW_SECONDS
     if into_window > ACCOUNT_WINDOW_SECONDS - 20:
         await asyncio.sleep(ACCOUNT_WINDOW_SECONDS - into_window + 0.5)
-    for n in range(ACCOUNT_ATTEMPTS):
+    for n in range(ServerSettings().relay_accounts_per_hour):  # the default limit
         await _account(client, nacl.signing.SigningKey.generate(), f"{n:016x}")
     body = {"device_id": "ffffffffffffffff", "verify_key": base64.b64encode(bytes(32)).decode()}
     refused = await client.post("/relay/v1/accounts", json=body)
