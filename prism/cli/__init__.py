@@ -301,8 +301,9 @@ def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool
         return
     # Plain echo, not rich: a token must never be wrapped across lines.
     click.echo(f"serving {url}/api/v1  (OpenAPI: {url}/schema/openapi.json)")
-    click.echo(f"token:  {token}")
-    click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
+    if settings.server.mode == "device":  # hosted accounts sign in for their tokens
+        click.echo(f"token:  {token}")
+        click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
