@@ -1,19 +1,21 @@
 """What the handlers run against: the store, the lake, the device's account, and a small cache.
 
 The store is opened (and, on a device, migrated first) after the readiness line is out,
-so the shell sees the sidecar ready fast; a command that needs it waits for it. The
-cache keeps a read command's encoded answer until anything it depends on changes: the
-store's change stamp (any commit, by any process) and the versions of the lake's
-datasets. On PostgreSQL, which gives no cheap stamp, nothing is cached.
+so the shell sees the sidecar ready fast; a command that needs it waits for it. Two
+caches keep answers while what they depend on is unchanged: :meth:`Services.cached`
+keeps a command's encoded answer until the store's change stamp (any commit, by any
+process) or a lake dataset's version moves (on PostgreSQL, which gives no cheap stamp,
+nothing is cached there); :meth:`Services.memo` keeps a result while inputs the caller
+names compare equal (a look-through: the quantities held, the lake's versions, the day).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -26,6 +28,7 @@ __all__ = ["Services", "open_services"]
 
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 Stamp = tuple[int, ...]
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -38,14 +41,33 @@ class Services:
     owner_id: uuid.UUID
     _cache: dict[tuple[str, str], tuple[Stamp, msgspec.Raw]] = field(default_factory=dict)
     _pending: dict[tuple[str, str], tuple[Stamp, asyncio.Future[msgspec.Raw]]] = field(default_factory=dict)
+    _memo: dict[Hashable, tuple[Hashable, Any]] = field(default_factory=dict)
+
+    def lake_versions(self) -> Stamp:
+        """The committed versions of the market datasets and of the owner's snapshots."""
+        versions = [self.lake.manifest(dataset).version for dataset in (PRICES, FX, ETF_HOLDINGS)]
+        versions.append(self.lake.manifest(SNAPSHOTS, self.owner_id).version)
+        return tuple(versions)
 
     def _stamp(self) -> Stamp | None:
         store = self.database.change_stamp()
         if store is None:
             return None
-        versions = [self.lake.manifest(dataset).version for dataset in (PRICES, FX, ETF_HOLDINGS)]
-        versions.append(self.lake.manifest(SNAPSHOTS, self.owner_id).version)
-        return (store, *versions)
+        return (store, *self.lake_versions())
+
+    async def memo(self, key: Hashable, inputs: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()``, reused while ``inputs`` (everything it depends on) compare equal.
+
+        For results that a commit elsewhere in the store does not change: a look-through
+        depends on the quantities held and the lake, not on a settings change.
+        """
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == inputs:
+            found: T = hit[1]
+            return found
+        value = await compute()
+        self._memo[key] = (inputs, value)
+        return value
 
     async def cached(self, key: tuple[str, str], compute: Callable[[], Awaitable[Any]]) -> msgspec.Raw:
         """``compute()``'s answer, encoded, reused while the store and the lake are unchanged.

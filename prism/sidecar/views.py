@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from collections.abc import Hashable
 from typing import Any
 
 import msgspec
 
 from prism.analytics.days import DayRow
-from prism.analytics.exposure import ExposureReport, exposure
+from prism.analytics.exposure import ExposureReport, exposure, held_assets
 from prism.analytics.valuation import ALL_PORTFOLIOS
 from prism.domain.exposure import Dimension
 from prism.errors import ValidationError
@@ -40,6 +41,7 @@ __all__ = [
 #: Stored days read for the dashboard: the month it draws, and the day before for the change.
 _RECENT_DAYS = 31
 _HIVE_KEY = "hive_contribution_enabled"
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 async def get_health(call: Call) -> dict[str, Any]:
@@ -70,10 +72,34 @@ def recent_days(lake: Lake, owner_id: uuid.UUID, portfolio_id: uuid.UUID | None,
     return [DayRow(*values) for values in zip(*columns, strict=True)][::-1]
 
 
-async def _exposure(services: Services, by: Dimension, call: Call, portfolio: Any) -> ExposureReport:
-    return await exposure(
-        services.database, services.lake, services.owner_id, by=by, on=call.today(), portfolio_id=portfolio
+async def _inputs(services: Services, call: Call, portfolio: uuid.UUID | None) -> Hashable:
+    """What a look-through depends on: the quantities held, the lake's versions, the day."""
+    held, versions = await asyncio.gather(
+        services.database.read(held_assets, services.owner_id, portfolio), asyncio.to_thread(services.lake_versions)
     )
+    return (held[0], tuple(held[1]), versions, call.today())
+
+
+async def _exposure(
+    services: Services, by: Dimension, call: Call, portfolio: uuid.UUID | None, inputs: Hashable
+) -> ExposureReport:
+    """A look-through, reused while its ``inputs`` are unchanged."""
+
+    async def compute() -> ExposureReport:
+        database, lake, owner = services.database, services.lake, services.owner_id
+        return await exposure(database, lake, owner, by=by, on=call.today(), portfolio_id=portfolio)
+
+    return await services.memo(("exposure", by, portfolio), inputs, compute)
+
+
+async def _recent(services: Services, portfolio: uuid.UUID | None) -> list[DayRow]:
+    """The last stored days, reused until the snapshots job commits again."""
+    versions = await asyncio.to_thread(services.lake_versions)
+
+    async def compute() -> list[DayRow]:
+        return await asyncio.to_thread(recent_days, services.lake, services.owner_id, portfolio, _RECENT_DAYS)
+
+    return await services.memo(("days", portfolio), versions[-1], compute)
 
 
 async def get_dashboard_data(call: Call) -> msgspec.Raw:
@@ -82,11 +108,12 @@ async def get_dashboard_data(call: Call) -> msgspec.Raw:
     portfolio = portfolio_of(call.payload)
 
     async def compute() -> dict[str, Any]:
+        inputs = await _inputs(services, call, portfolio)
         book, days, by_sector, by_region = await asyncio.gather(
             services.database.read(read_book, services.owner_id, portfolio),
-            asyncio.to_thread(recent_days, services.lake, services.owner_id, portfolio, _RECENT_DAYS),
-            _exposure(services, "sector", call, portfolio),
-            _exposure(services, "country", call, portfolio),
+            _recent(services, portfolio),
+            _exposure(services, "sector", call, portfolio, inputs),
+            _exposure(services, "country", call, portfolio, inputs),
         )
         return dashboard_data(book, days, by_sector, by_region)
 
@@ -98,10 +125,17 @@ async def get_true_holdings(call: Call) -> msgspec.Raw:
     services = await call.open_services()
     portfolio = portfolio_of(call.payload)
 
-    async def compute() -> dict[str, Any]:
-        return true_holdings_data(await _exposure(services, "security", call, portfolio))
+    async def compute() -> msgspec.Raw:
+        inputs = await _inputs(services, call, portfolio)
+        report = await _exposure(services, "security", call, portfolio, inputs)
+        # Shaping thousands of securities costs more than the look-up: keep it with its inputs.
+        return await services.memo(("true-holdings", portfolio), inputs, lambda: _encoded(report))
 
     return await services.cached(("get_true_holdings", str(portfolio)), compute)
+
+
+async def _encoded(report: ExposureReport) -> msgspec.Raw:
+    return msgspec.Raw(_ENCODER.encode(true_holdings_data(report)))
 
 
 async def get_hive_contribution(call: Call) -> dict[str, Any]:
