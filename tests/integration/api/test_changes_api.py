@@ -12,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from prism.api import create_app
 from prism.config import load_settings
 from tests.integration.api.test_tokens_api import bearer, deposit, new_token, portfolio
+from tests.serving import sign_up
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -94,3 +95,13 @@ async def test_a_cursor_resumes_after_a_restart(database_url: str, tmp_path: Pat
         await portfolio(second, "After")
         page = (await second.get("/api/v1/changes", params={"after": cursor})).json()
         assert [c["columns"]["name"] for c in page["items"]] == ["Meanwhile", "After"]
+
+
+async def test_a_feed_holds_only_its_own_accounts_changes(hosted: Client) -> None:
+    alice, bob = await sign_up(hosted, "alice@example.org"), await sign_up(hosted, "bob@example.org")
+    made = await hosted.post("/api/v1/portfolios", json={"name": "Alice's", "base_currency": "EUR"}, headers=alice)
+    mine = (await hosted.get("/api/v1/changes", headers=alice)).json()["items"]
+    assert [c["row_id"] for c in mine] == [made.json()["id"]]
+    assert (await hosted.get("/api/v1/changes", headers=bob)).json()["items"] == []
+    cursor = mine[-1]["cursor"]  # another account's cursor shows nothing of it either
+    assert (await hosted.get("/api/v1/changes", params={"after": cursor}, headers=bob)).json()["items"] == []

@@ -79,6 +79,8 @@ async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
     assert response.status_code == 200
     blob = await client.put("/api/v1/backup/blobs/keys/alice-secret", content=b"sealed", headers=headers)
     assert blob.status_code == 204
+    token = await made("/api/v1/tokens", {"scopes": ["read:portfolio"], "portfolio_id": portfolio["id"]})
+    hook = await made("/api/v1/webhooks", {"url": "http://127.0.0.1:9/alice", "scopes": ["read:portfolio"]})
     return {
         "name": "keys/alice-secret",
         "portfolio_id": portfolio["id"],
@@ -91,6 +93,8 @@ async def _populate(client: Client, headers: dict[str, str]) -> dict[str, str]:
         "key": "ui.secret",
         "conflict_id": str(uuid.uuid4()),  # alice has none yet; a foreign or unknown id alike is 404
         "isin": "DE0007164600",  # the hive knows nothing of it: 404 like any unknown id
+        "token_id": token["id"],
+        "webhook_id": hook["id"],
     }
 
 
@@ -148,6 +152,8 @@ def _bodies(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("post", "/api/v1/hive/resolutions"): {"isins": ["US0378331005"]},
         ("post", "/api/v1/hive/contributions"): {"assets": [{"isin": "US0378331005", "name": "Apple"}]},
+        ("post", "/api/v1/tokens"): {"scopes": ["read:portfolio"], "portfolio_id": ids["portfolio_id"]},
+        ("post", "/api/v1/webhooks"): {"url": "http://127.0.0.1:9/walker", "scopes": ["read:portfolio"]},
     }
 
 
@@ -161,6 +167,9 @@ OWN_DATA = {
     # The walker's own export holds the setting it wrote and deleted above, as a tombstone;
     # tests/integration/api/test_export_api.py checks that exports never cross accounts.
     ("get", "/api/v1/export"),
+    # Likewise the walker's own change feed holds its own setting of that name;
+    # tests/integration/api/test_changes_api.py checks that feeds never cross accounts.
+    ("get", "/api/v1/changes"),
     # Backup blobs are named by the account's own repository: the walker's put and delete
     # act on its own blob of that name; the snapshot checks the first account's blob.
     ("put", "/api/v1/backup/blobs/{name}"),
