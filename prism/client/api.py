@@ -117,9 +117,11 @@ class PrismClient(_Areas[Sync]):
         self._bind(self._transport)
 
     @classmethod
-    def for_device(cls, settings: PrismSettings, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
+    def for_device(
+        cls, settings: PrismSettings, *, timeout: float = DEFAULT_TIMEOUT, retries: Retries | None = None
+    ) -> Self:
         """A client of this machine's device server, with the token from ``settings.token_path``."""
-        return cls(device_url(settings), _device_token(settings), timeout=timeout)
+        return cls(device_url(settings), _device_token(settings), timeout=timeout, retries=retries)
 
     def use_token(self, token: str) -> None:
         """Send ``token`` from now on (after signing in, or when the device token was rotated)."""
@@ -156,9 +158,11 @@ class AsyncPrismClient(_Areas[Async]):
         self._bind(self._transport)
 
     @classmethod
-    def for_device(cls, settings: PrismSettings, *, timeout: float = DEFAULT_TIMEOUT) -> Self:
+    def for_device(
+        cls, settings: PrismSettings, *, timeout: float = DEFAULT_TIMEOUT, retries: Retries | None = None
+    ) -> Self:
         """A client of this machine's device server, with the token from ``settings.token_path``."""
-        return cls(device_url(settings), _device_token(settings), timeout=timeout)
+        return cls(device_url(settings), _device_token(settings), timeout=timeout, retries=retries)
 
     def use_token(self, token: str) -> None:
         """Send ``token`` from now on."""
