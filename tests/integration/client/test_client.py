@@ -9,6 +9,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from prism.api.routes.identity import Credentials
 from prism.api.routes.imports import ImportIn
 from prism.api.schemas import AssetIn, PortfolioIn, TransactionIn
 from prism.client import InvalidRequest, NotFound, PrismClient, Unauthorized
@@ -132,3 +133,18 @@ def test_the_device_client_reads_the_token_file_and_the_address(device: Served) 
     with PrismClient.for_device(settings) as prism:
         asset = prism.assets.create(AssetIn(name="Cash fund", kind="fund", currency="EUR"))
         assert prism.assets.get(asset.id) == asset
+
+
+def test_a_hosted_account_signs_up_and_sees_only_its_own_data(hosted_server: Served) -> None:
+    with PrismClient(hosted_server.url) as ada, PrismClient(hosted_server.url) as bob:
+        ada.use_token(ada.auth.signup(Credentials(email="ada@example.com", password="correct horse battery")).token)
+        bob.use_token(bob.auth.signup(Credentials(email="bob@example.com", password="battery staple horse")).token)
+        book = ada.portfolios.create(PortfolioIn(name="Ada's", base_currency="EUR"))
+        assert bob.portfolios.list().items == []
+        with pytest.raises(NotFound):
+            bob.portfolios.get(book.id)
+        again = ada.auth.signin(Credentials(email="ada@example.com", password="correct horse battery"))
+        with pytest.raises(Unauthorized):
+            ada.auth.signin(Credentials(email="ada@example.com", password="wrong password!"))
+    with PrismClient(hosted_server.url, again.token) as returning:
+        assert [p.name for p in returning.portfolios.iter()] == ["Ada's"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from prism.client.api_registry import EXCLUDED_PREFIXES
 from tests.integration.client.spec_diff import differences, merged, operations_of
 
 
@@ -60,3 +61,13 @@ def test_a_struct_field_the_client_lacks_is_reported(specs: dict[str, dict[str, 
     found = differences(spec)
     assert found
     assert all("PortfolioIn has fields" in line for line in found)
+
+
+def test_every_served_path_is_in_the_client_or_excluded_with_a_reason(specs: dict[str, dict[str, Any]]) -> None:
+    spec = merged(specs["device"], specs["hosted"])
+    outside = [
+        path
+        for path in spec["paths"]
+        if not path.startswith("/api/v1/") and not any(path.startswith(prefix) for prefix in EXCLUDED_PREFIXES)
+    ]
+    assert outside == [], "add a client area for these paths, or list them in api_registry.EXCLUDED_PREFIXES"
