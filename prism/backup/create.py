@@ -203,8 +203,12 @@ def create_backup(
                     sources += [_Source(f"lake/{rel}", "lake", path, file_size) for rel, path in lake_files(lake_root)]
                 reading = _Counter("reading", sum(_size_of(s.file) for s in sources), progress)
                 hashed = [found for source in sources if (found := run.hash_file(source, reading)) is not None]
-                run.index = load_index(repository, only={chunk for h in hashed for chunk in h.chunks})
-                reused = run.index.rediscover(repository, pack_ids(repository))
+                present = pack_ids(repository)
+                wanted = {chunk for h in hashed for chunk in h.chunks}
+                run.index = load_index(repository, only=wanted, present=present)
+                reused = run.index.rediscover(repository, present)
+                # A chunk whose pack went missing is stored again: the new snapshot is whole.
+                run.index.forget_absent(present)
                 missing = sum(
                     min(h.source.chunk_size, h.size - k * h.source.chunk_size)
                     for h in hashed

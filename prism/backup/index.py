@@ -52,15 +52,27 @@ class RepositoryIndex:
     damaged: dict[str, str] = field(default_factory=dict)  # index file -> what is wrong
     only: set[bytes] | None = None
     records: bool = False
+    present: set[str] | None = None  # packs in data/: a chunk is read from one of these if it can be
 
     def add(self, record: PackRecord) -> None:
         """Know the chunks of ``record`` (a chunk already known keeps its first place)."""
         self.known_packs.add(record.id)
         if self.only is None or self.records:
             self.packs[record.id] = record
+        here = self.present is None or record.id in self.present
         for entry in record.chunks:
-            if self.only is None or entry.chunk_id in self.only:
-                self.chunks.setdefault(entry.chunk_id, ChunkPlace(record.id, record.generation, entry))
+            if self.only is not None and entry.chunk_id not in self.only:
+                continue
+            known = self.chunks.get(entry.chunk_id)
+            if known is None or (here and self.present is not None and known.pack_id not in self.present):
+                self.chunks[entry.chunk_id] = ChunkPlace(record.id, record.generation, entry)
+
+    def forget_absent(self, present: set[str]) -> int:
+        """Forget chunks whose pack is gone (a backup then stores them again); how many."""
+        gone = [chunk for chunk, place in self.chunks.items() if place.pack_id not in present]
+        for chunk in gone:
+            del self.chunks[chunk]
+        return len(gone)
 
     def rediscover(self, repository: Repository, present: Iterable[str]) -> list[PackRecord]:
         """Read the headers of present packs no index lists; the records of those that check out."""
@@ -93,14 +105,21 @@ def read_index_file(repository: Repository, name: str) -> IndexBody:
 
 
 def load_index(
-    repository: Repository, *, strict: bool = False, only: set[bytes] | None = None, records: bool = False
+    repository: Repository,
+    *,
+    strict: bool = False,
+    only: set[bytes] | None = None,
+    records: bool = False,
+    present: set[str] | None = None,
 ) -> RepositoryIndex:
     """The union of the index files; a damaged one raises when ``strict``, else is noted in ``damaged``.
 
     Superseded files are read too: prune deletes them before it deletes any pack, so while
-    one exists every pack it names exists as well. Files are read one at a time.
+    one exists every pack it names exists as well. Files are read one at a time. Given
+    ``present`` (the packs in ``data/``), a chunk held by several packs is placed in one
+    that exists.
     """
-    index = RepositoryIndex(only=only, records=records)
+    index = RepositoryIndex(only=only, records=records, present=present)
     for name in repository.store.list("index/"):
         try:
             body = read_index_file(repository, name)

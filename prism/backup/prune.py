@@ -96,8 +96,8 @@ def prune_repository(
         times = {i: load_manifest(repository, i).time for i in snapshot_ids(store)}  # damage stops the prune
         kept = keep_snapshots(times, keep_daily, keep_weekly, keep_monthly)
         needed = {chunk for i in kept for entry in load_manifest(repository, i).files for chunk in entry.chunks}
-        index = load_index(repository, only=needed, records=True)
         present = pack_ids(repository)
+        index = load_index(repository, only=needed, records=True, present=present)
         rediscovered = index.rediscover(repository, present)
         for chunk in needed:
             place = index.chunks.get(chunk)

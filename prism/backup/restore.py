@@ -73,9 +73,11 @@ def restore_snapshot(
         full_id = resolve_snapshot(store, snapshot_id)
         manifest = load_manifest(repository, full_id)
         needed = {chunk for entry in manifest.files for chunk in entry.chunks}
-        index = load_index(repository, only=needed)
-        if needed - index.chunks.keys():  # a damaged index: the packs' own headers may still tell
-            index.rediscover(repository, pack_ids(repository))
+        present = pack_ids(repository)
+        index = load_index(repository, only=needed, present=present)
+        unplaced = any(chunk not in index.chunks or index.chunks[chunk].pack_id not in present for chunk in needed)
+        if unplaced:  # a damaged index or a lost pack: unindexed packs' own headers may still tell
+            index.rediscover(repository, present)
         for entry in manifest.files:
             for chunk in entry.chunks:
                 if chunk not in index.chunks:

@@ -136,7 +136,8 @@ def verify_repository(
     # A shared lock: a prune cannot delete a pack this run is about to read.
     with lock_repository(store, exclusive=False) as lock:
         check = _Check(repository)
-        index = load_index(repository)
+        present = pack_ids(repository)
+        index = load_index(repository, present=present)
         for name, detail in index.damaged.items():
             check.damage.append(Damage(kind="index", name=name, detail=detail))
         snapshots = check.snapshots()
@@ -154,11 +155,12 @@ def verify_repository(
                     snapshots=[user],
                 )
             )
-        present = pack_ids(repository)
         indexed = sorted(index.packs)
         for pack_id in indexed:
             if pack_id not in present:
-                check.note("pack", pack_id, "is missing", [e.chunk_id for e in index.packs[pack_id].chunks])
+                # Hurt are the snapshots needing a chunk no other pack holds.
+                lost = [e.chunk_id for e in index.packs[pack_id].chunks if index.chunks[e.chunk_id].pack_id == pack_id]
+                check.note("pack", pack_id, "is missing", lost)
         candidates = [pack_id for pack_id in indexed if pack_id in present]
         count = math.ceil(len(candidates) * sample_percent / 100)
         sample = sorted(random.sample(candidates, count))

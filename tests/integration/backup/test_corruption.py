@@ -138,3 +138,18 @@ def test_a_prune_rebuilds_a_damaged_index_from_the_packs(
     assert index not in repository.list("index/")
     restored = restore_snapshot(repository, PASSPHRASE, snapshot, tmp_path / "restored")
     assert sha256_of(Path(restored.database_path or "")) == database_image(device[0])
+
+
+def test_a_backup_after_a_pack_went_missing_stores_its_chunks_again(
+    repository: BlobStore, device: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _backed_up(repository, device)
+    repository.delete(repository.list("data/")[0])
+
+    again = create_backup(repository, PASSPHRASE, *device)
+
+    assert again.new_chunks > 0
+    report = verify_repository(repository, PASSPHRASE)
+    assert again.short_id not in {name for d in report.damage for name in d.snapshots}
+    restored = restore_snapshot(repository, PASSPHRASE, again.short_id, tmp_path / "restored")
+    assert sha256_of(Path(restored.database_path or "")) == database_image(device[0])
