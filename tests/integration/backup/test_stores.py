@@ -8,7 +8,7 @@ import pytest
 
 from prism.backup import BlobStore, FolderStore, S3Store, open_store
 from prism.config import BackupSettings
-from prism.errors import NotFoundError, ValidationError
+from prism.errors import NotFoundError, RepositoryError, ValidationError
 
 
 def test_a_put_blob_reads_back_lists_and_sizes(store: BlobStore) -> None:
@@ -64,3 +64,33 @@ def test_open_store_chooses_by_url(tmp_path: Path, s3_endpoint: str) -> None:
         open_store(BackupSettings(repository="relay"))
     with pytest.raises(ValidationError):
         open_store(BackupSettings(repository="ftp://host/x"))
+
+
+def test_s3_errors_become_repository_errors(s3_endpoint: str) -> None:
+    missing_bucket = S3Store(
+        BackupSettings(
+            repository="s3://no-such-bucket-here/prefix",
+            s3_endpoint=s3_endpoint,
+            s3_access_key_id="prism-test-key",
+            s3_secret_access_key="prism-test-secret",
+        )
+    )
+
+    with pytest.raises(RepositoryError, match="NoSuchBucket"):
+        missing_bucket.put("config", b"{}")
+    with pytest.raises(RepositoryError, match="NoSuchBucket"):
+        missing_bucket.list("keys/")
+
+
+def test_an_unreachable_s3_endpoint_is_a_repository_error() -> None:
+    unreachable = S3Store(
+        BackupSettings(
+            repository="s3://bucket/prefix",
+            s3_endpoint="http://127.0.0.1:9",
+            s3_access_key_id="k",
+            s3_secret_access_key="s",
+        )
+    )
+
+    with pytest.raises(RepositoryError, match="could not"):
+        unreachable.get("config")
