@@ -19,7 +19,14 @@ from prism import __version__
 from prism.integrations.signing import SIGNATURE_HEADER, sign
 from prism.storage.engine import Database
 from prism.storage.tokens import forget_rate_windows
-from prism.storage.webhooks import Claimed, RetryPolicy, claim_due, enqueue_changes, record_attempt
+from prism.storage.webhooks import (
+    Claimed,
+    RetryPolicy,
+    claim_due,
+    enqueue_changes,
+    has_live_hooks,
+    record_attempt,
+)
 
 __all__ = ["deliver_once", "run_deliverer", "send"]
 
@@ -53,6 +60,8 @@ async def deliver_once(
     database: Database, client: httpx.AsyncClient, policy: RetryPolicy, now: dt.datetime | None = None
 ) -> int:
     """Queue new changes, then send every due delivery once; the number of attempts made."""
+    if not await database.read(has_live_hooks):
+        return 0  # no write transaction at all while nobody listens (a device's writer stays free)
     await database.write(enqueue_changes, now)
     claimed = await database.write(claim_due, policy, now=now)
 

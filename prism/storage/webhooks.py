@@ -42,6 +42,7 @@ __all__ = [
     "delete_webhook",
     "enqueue_changes",
     "get_webhook",
+    "has_live_hooks",
     "list_deliveries",
     "list_webhooks",
     "record_attempt",
@@ -257,6 +258,13 @@ def _wire(change: FeedChange) -> dict[str, object]:
         "op": change.op,
         "columns": change.columns,
     }
+
+
+def has_live_hooks(connection: Connection) -> bool:
+    """Whether any hook could need work: lets an idle deliverer skip its write transactions."""
+    w = webhooks.c
+    found = connection.scalar(select(w.id).where(w.deleted_at.is_(None), w.disabled_at.is_(None)).limit(1))
+    return found is not None
 
 
 def enqueue_changes(connection: Connection, now: dt.datetime | None = None) -> int:
