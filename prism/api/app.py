@@ -46,7 +46,7 @@ from prism.storage.catalog import ensure_device_account
 from prism.storage.lake import open_lake
 from prism.sync.relay import NOTIFY_CHANNEL
 
-__all__ = ["create_app"]
+__all__ = ["begin_shutdown", "create_app"]
 
 API_ROUTES: list[ControllerRouterHandler] = [
     PortfolioController,
@@ -85,6 +85,14 @@ RELAY_ROUTES: list[ControllerRouterHandler] = [
 ]
 RELAY_ROUTES += [upload_chunk, complete, latest, get_chunk, storage]
 RELAY_ROUTES += HIVE_RELAY_ROUTES
+
+
+def begin_shutdown(app: Litestar) -> None:
+    """The server stops taking connections: answer held long-polls now, so the requests in
+    flight can finish within the grace period instead of being cut off."""
+    state = app.state.get("prism")
+    if isinstance(state, ApiState):
+        state.relay_bell.release_all()
 
 
 def create_app(settings: Settings) -> Litestar:

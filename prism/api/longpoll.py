@@ -21,6 +21,15 @@ class RelayBell:
 
     def __init__(self) -> None:
         self._events: defaultdict[uuid.UUID, asyncio.Event] = defaultdict(asyncio.Event)
+        self._released = False
+
+    def release_all(self) -> None:
+        """Wake every held pull now and let later ones return at once (the server is stopping:
+        a pull answered with what there is beats one cut off mid-wait)."""
+        self._released = True
+        for event in self._events.values():
+            event.set()
+        self._events.clear()
 
     def ring(self, account_id: uuid.UUID) -> None:
         """Wake every pull waiting on ``account_id``."""
@@ -38,6 +47,8 @@ class RelayBell:
 
     async def wait(self, account_id: uuid.UUID, seconds: float) -> None:
         """Wait until the next ring for ``account_id``, or ``seconds``."""
+        if self._released:
+            return
         event = self._events[account_id]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=seconds)

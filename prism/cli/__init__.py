@@ -282,7 +282,7 @@ def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool
         raise click.ClickException("this device is not linked to a relay: run `prism sync init` or `prism sync join`")
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
-    from prism.api import create_app  # noqa: PLC0415 - keep other commands' start-up light
+    from prism.api import begin_shutdown, create_app  # noqa: PLC0415 - keep other commands' start-up light
     from prism.api.observability import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.server.log_format)
@@ -304,15 +304,20 @@ def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool
     if settings.server.mode == "device":  # hosted accounts sign in for their tokens
         click.echo(f"token:  {token}")
         click.echo(f"try:    curl -H 'Authorization: Bearer {token}' {url}/api/v1/holdings", nl=True)
-    server = uvicorn.Server(
+    class GracefulServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            begin_shutdown(app)  # held long-polls answer now instead of being cut off
+            super().handle_exit(sig, frame)
+
+    server = GracefulServer(
         uvicorn.Config(
             app,
             host=settings.server.host,
             port=settings.server.port,
             log_level="warning",
-            # Held long-polls would otherwise delay a shutdown by up to 30 s; their
-            # devices simply pull again from another replica or after the restart.
-            timeout_graceful_shutdown=2,
+            # In-flight requests get this long to finish; held long-polls were answered
+            # at once (begin_shutdown), so only a slow request is ever cut.
+            timeout_graceful_shutdown=10,
         )
     )
     if relay_url is None:
