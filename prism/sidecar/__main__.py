@@ -12,6 +12,8 @@ from prism.config import load_settings
 from prism.errors import PrismError
 from prism.sidecar.entry import run_sidecar
 
+__all__: list[str] = []
+
 if __name__ == "__main__":
     try:
         settings = load_settings()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prism.errors import ConflictError, NotFoundError, PrismError, StorageError, ValidationError
-from prism.sidecar import pipeline, uploads, views
+from prism.sidecar import overlap, pipeline, uploads, views
 from prism.sidecar.call import Call, Handler
 from prism.sidecar.protocol import error_line, success_line
 
@@ -55,6 +55,7 @@ COMMANDS: dict[str, Command] = {
     "get_positions": Command(views.get_positions, "POSITIONS_ERROR"),
     "get_dashboard_data": Command(views.get_dashboard_data, "DASHBOARD_ERROR"),
     "get_true_holdings": Command(views.get_true_holdings, "HOLDINGS_ERROR"),
+    "get_overlap_analysis": Command(overlap.get_overlap_analysis, "OVERLAP_ERROR"),
     "get_pipeline_report": Command(pipeline.get_pipeline_report, "REPORT_ERROR"),
     "run_pipeline": Command(pipeline.run_pipeline, "PIPELINE_ERROR"),
     "preview_holdings_upload": Command(uploads.preview_holdings_upload, "UPLOAD_PREVIEW_FAILED"),

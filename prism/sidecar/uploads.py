@@ -40,7 +40,7 @@ def _fund(payload: dict[str, Any]) -> str:
     given = payload.get("etfIsin")
     if not isinstance(given, str) or not given.strip():
         raise ValidationError("is required", field="etfIsin")
-    return parse_isin(given.strip())
+    return parse_isin(given.strip(), field="etfIsin")
 
 
 def _file(payload: dict[str, Any]) -> Path:
@@ -144,7 +144,7 @@ def _records(fund: str, holdings: Any, as_of: str) -> list[dict[str, str | None]
         weight = _weight(row.get("weight"), index)
         isin_text = str(row.get("isin") or "").strip()
         name = str(row.get("name") or "").strip() or None
-        isin = parse_isin(isin_text) if isin_text else None
+        isin = parse_isin(isin_text, field=f"holdings[{index}].isin") if isin_text else None
         if isin is None and name is None:
             raise ValidationError("needs an ISIN or a name", field=f"holdings[{index}]")
         if weight == 0:

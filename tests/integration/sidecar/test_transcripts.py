@@ -110,4 +110,7 @@ def test_a_rejected_commit_writes_nothing(writable_sidecar: Sidecar) -> None:
     refused = writable_sidecar.call("commit_holdings_upload", {"etfIsin": "IE00B4L5Y983", "holdings": rows})
     assert refused["error"]["code"] == "INVALID_PARAMS"
     assert "holdings[0].weight" in refused["error"]["message"]
+    rows = [{"isin": "US0378331005", "name": "Apple Inc.", "weight": 50}, {"isin": "US-CASH", "name": "x", "weight": 1}]
+    refused = writable_sidecar.call("commit_holdings_upload", {"etfIsin": "IE00B4L5Y983", "holdings": rows})
+    assert refused["error"]["message"].startswith("holdings[1].isin")
     assert writable_sidecar.call("get_true_holdings")["data"] == before
