@@ -14,9 +14,10 @@ import sys
 from typing import NoReturn
 
 from prism import __version__
-from prism.config import Settings
+from prism.config import Settings, load_settings
+from prism.errors import PrismError
 
-__all__ = ["run_sidecar"]
+__all__ = ["main", "run_sidecar"]
 
 
 def run_sidecar(settings: Settings) -> NoReturn:
@@ -43,3 +44,13 @@ def run_sidecar(settings: Settings) -> NoReturn:
     # Threads still blocked on stdin or in a cancelled transaction must not hold the exit:
     # an uncommitted transaction is rolled back by the database itself.
     os._exit(code)
+
+
+def main() -> NoReturn:
+    """``python -m prism.sidecar``: settings from the environment (``PRISM_DATA_DIR`` ...), then serve."""
+    try:
+        settings = load_settings()
+    except PrismError as error:
+        sys.stderr.write(f"prism sidecar: {error}\n")
+        sys.exit(2)
+    run_sidecar(settings)

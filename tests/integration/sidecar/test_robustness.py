@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -106,6 +107,8 @@ def test_stdin_eof_during_a_write_finishes_or_rolls_it_back(own_demo_dir: Path) 
         assert time.monotonic() - closed < 1.0
     finally:
         running.stop()
+    with sqlite3.connect(own_demo_dir / "prism.db") as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     again = Sidecar(own_demo_dir)
     try:
         # Either the write committed whole or it never happened; the store opens either way.
