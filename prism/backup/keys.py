@@ -60,6 +60,7 @@ class RepositoryConfig(msgspec.Struct, frozen=True, kw_only=True):
     db_chunk_size: int = 8 * 1024
     file_chunk_size: int = 4 * 1024 * 1024
     pack_size: int = 16 * 1024 * 1024
+    tree_span: int = 4096  # chunk ids per tree (docs/backup-format.md, "Trees")
 
 
 class Keyring(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,6 +135,7 @@ def init_repository(
     *,
     db_chunk_size: int = 8 * 1024,
     pack_size: int = 16 * 1024 * 1024,
+    tree_span: int = 4096,
     kdf_ops: int = 3,
     kdf_mem_kib: int = 64 * 1024,
 ) -> RepositoryConfig:
@@ -144,7 +146,11 @@ def init_repository(
         raise ValidationError("must be a power of two from 4096 to 65536", field="db_chunk_size")
     if not 64 * 1024 <= pack_size <= 128 * 1024 * 1024:
         raise ValidationError("must be from 64 KiB to 128 MiB", field="pack_size")
-    config = RepositoryConfig(id=secrets.token_hex(16), db_chunk_size=db_chunk_size, pack_size=pack_size)
+    if not 16 <= tree_span <= 65536:
+        raise ValidationError("must be from 16 to 65536", field="tree_span")
+    config = RepositoryConfig(
+        id=secrets.token_hex(16), db_chunk_size=db_chunk_size, pack_size=pack_size, tree_span=tree_span
+    )
     keyring = Keyring(id_key=nacl.utils.random(32), keys={1: nacl.utils.random(32)}, current=1)
     # The key file first: a config without a key file would be a repository nobody can open.
     _write_key_file(store, config, keyring, key_source, kdf_ops=kdf_ops, kdf_mem_kib=kdf_mem_kib)

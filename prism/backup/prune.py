@@ -21,6 +21,7 @@ from prism.backup.packs import PackRecord, PackWriter, pack_name, parse_pack
 from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import load_manifest, snapshot_ids
 from prism.backup.stores import BlobStore
+from prism.backup.trees import tree_ids
 from prism.errors import NotFoundError, RepositoryDamagedError, ValidationError
 
 __all__ = ["REWRITE_UNUSED_SHARE", "PruneSummary", "keep_snapshots", "prune_repository"]
@@ -93,9 +94,14 @@ def prune_repository(
     repository = open_repository(store, key_source)
     with lock_repository(store, exclusive=True) as lock:
         # Times first, chunk lists only of kept snapshots: memory follows the distinct chunks.
-        times = {i: load_manifest(repository, i).time for i in snapshot_ids(store)}  # damage stops the prune
+        times = {i: load_manifest(repository, i, expand=False).time for i in snapshot_ids(store)}
         kept = keep_snapshots(times, keep_daily, keep_weekly, keep_monthly)
-        needed = {chunk for i in kept for entry in load_manifest(repository, i).files for chunk in entry.chunks}
+        needed: set[bytes] = set()
+        trees: set[str] = set()
+        for snapshot_id in kept:
+            for entry in load_manifest(repository, snapshot_id).files:  # damage stops the prune here
+                needed.update(entry.chunks)
+                trees.update(tree.hex() for tree in entry.trees)
         present = pack_ids(repository)
         index = load_index(repository, only=needed, records=True, present=present)
         rediscovered = index.rediscover(repository, present)
@@ -124,6 +130,8 @@ def prune_repository(
                 store.delete(pack_name(record.id))
                 lock.refresh()
             _step(checkpoint, "packs-deleted")
+        for unused in sorted(tree_ids(repository) - trees):
+            store.delete(f"trees/{unused}")
     return PruneSummary(
         kept=sorted(i[:8] for i in kept),
         forgotten=[i[:8] for i in forgotten],

@@ -16,6 +16,7 @@ import msgspec
 from prism.backup.keys import KeySource, Repository, open_repository
 from prism.backup.sealing import SNAPSHOT_MAGIC, open_file, seal_file
 from prism.backup.stores import BlobStore
+from prism.backup.trees import read_tree, tree_ids, write_trees
 from prism.errors import NotFoundError, RepositoryDamagedError, ValidationError
 
 __all__ = [
@@ -38,7 +39,8 @@ class FileEntry(msgspec.Struct, frozen=True, kw_only=True):
     size: int
     sha256: str
     chunk_size: int
-    chunks: list[bytes]
+    chunks: list[bytes] = []  # every chunk id (a loaded manifest always has them)
+    trees: list[bytes] = []  # as stored, for a file of more than the config's tree_span chunks
 
 
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,24 +86,49 @@ def resolve_snapshot(store: BlobStore, prefix: str) -> str:
 
 
 def write_manifest(repository: Repository, manifest: Manifest) -> str:
-    """Seal and write ``manifest`` (the commit); the snapshot's id."""
-    data = seal_file(repository.keyring, SNAPSHOT_MAGIC, msgspec.msgpack.encode(manifest))
+    """Write the trees of long files, then seal and write ``manifest`` (the commit); the snapshot's id."""
+    existing = tree_ids(repository)
+    files = [
+        msgspec.structs.replace(entry, chunks=[], trees=write_trees(repository, entry.chunks, existing))
+        if len(entry.chunks) > repository.config.tree_span
+        else entry
+        for entry in manifest.files
+    ]
+    stored = msgspec.structs.replace(manifest, files=files)
+    data = seal_file(repository.keyring, SNAPSHOT_MAGIC, msgspec.msgpack.encode(stored))
     snapshot_id = hashlib.sha256(data).hexdigest()
     repository.store.put(f"snapshots/{snapshot_id}", data)
     return snapshot_id
 
 
-def load_manifest(repository: Repository, snapshot_id: str) -> Manifest:
-    """The manifest of ``snapshot_id``, checked; :class:`RepositoryDamagedError` names it."""
+def load_manifest(repository: Repository, snapshot_id: str, *, expand: bool = True) -> Manifest:
+    """The manifest of ``snapshot_id``, checked; :class:`RepositoryDamagedError` names it.
+
+    With ``expand`` every file's ``chunks`` are filled in from its trees; without, only
+    what the manifest itself holds is read (enough for times and sizes).
+    """
     where = f"snapshot {snapshot_id[:8]}"
     data = repository.store.get(f"snapshots/{snapshot_id}")
     if hashlib.sha256(data).hexdigest() != snapshot_id:
         raise RepositoryDamagedError(f"{where} does not match its name: altered or truncated")
     plain = open_file(repository.keyring, SNAPSHOT_MAGIC, data, where)
     try:
-        return msgspec.msgpack.decode(plain, type=Manifest)
+        manifest = msgspec.msgpack.decode(plain, type=Manifest)
     except msgspec.DecodeError:
         raise RepositoryDamagedError(f"{where} does not decode") from None
+    if not expand or not any(entry.trees for entry in manifest.files):
+        return manifest
+    files = []
+    for entry in manifest.files:
+        if not entry.trees:
+            files.append(entry)
+            continue
+        try:
+            chunks = [chunk for tree in entry.trees for chunk in read_tree(repository, tree)]
+        except RepositoryDamagedError as error:
+            raise RepositoryDamagedError(f"{where}: {error.message}") from None
+        files.append(msgspec.structs.replace(entry, chunks=chunks))
+    return msgspec.structs.replace(manifest, files=files)
 
 
 def list_snapshots(store: BlobStore, key_source: KeySource) -> list[SnapshotInfo]:
@@ -110,7 +137,7 @@ def list_snapshots(store: BlobStore, key_source: KeySource) -> list[SnapshotInfo
     found = []
     for snapshot_id in snapshot_ids(store):
         try:
-            manifest = load_manifest(repository, snapshot_id)
+            manifest = load_manifest(repository, snapshot_id, expand=False)
         except NotFoundError:
             continue  # forgotten by a prune since the listing
         found.append(

@@ -62,8 +62,8 @@ def store(backup_settings: BackupSettings) -> BlobStore:
 
 @pytest.fixture
 def repository(store: BlobStore) -> BlobStore:
-    """An initialised repository (passphrase key, small packs so a backup makes several)."""
-    init_repository(store, PASSPHRASE, pack_size=256 * 1024, **CHEAP_KDF)
+    """An initialised repository (passphrase key; small packs and trees so a backup makes several)."""
+    init_repository(store, PASSPHRASE, pack_size=256 * 1024, tree_span=64, **CHEAP_KDF)
     return store
 
 

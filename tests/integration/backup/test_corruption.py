@@ -153,3 +153,18 @@ def test_a_backup_after_a_pack_went_missing_stores_its_chunks_again(
     assert again.short_id not in {name for d in report.damage for name in d.snapshots}
     restored = restore_snapshot(repository, PASSPHRASE, again.short_id, tmp_path / "restored")
     assert sha256_of(Path(restored.database_path or "")) == database_image(device[0])
+
+
+def test_a_missing_tree_is_named_and_restore_refuses(
+    repository: BlobStore, device: tuple[Path, Path], tmp_path: Path
+) -> None:
+    snapshot = _backed_up(repository, device)
+    tree = repository.list("trees/")[0]
+    repository.delete(tree)
+
+    report = verify_repository(repository, PASSPHRASE)
+
+    assert [(d.kind, d.detail.split(": ")[-1]) for d in report.damage] == [("snapshot", f"tree {tree[6:]} is missing")]
+    with pytest.raises(RepositoryDamagedError, match="is missing"):
+        restore_snapshot(repository, PASSPHRASE, snapshot, tmp_path / "restored")
+    assert _no_files(tmp_path / "restored")

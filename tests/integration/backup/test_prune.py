@@ -144,3 +144,21 @@ def test_two_backups_at_once_both_complete_and_restore(
         restored = restore_snapshot(repository, PASSPHRASE, snapshot.short_id, tmp_path / f"restored-{number}")
         assert sha256_of(Path(restored.database_path or "")) == database_image(database)
     assert repository.list("locks/") == []
+
+
+def test_prune_deletes_the_trees_only_forgotten_snapshots_use(
+    repository: BlobStore, device: tuple[Path, Path], tmp_path: Path
+) -> None:
+    database, lake = device
+    create_backup(repository, PASSPHRASE, database, lake)
+    _replace_contents(database, seed=31)
+    newest = create_backup(repository, PASSPHRASE, database, lake)
+    before = set(repository.list("trees/"))
+
+    prune_repository(repository, PASSPHRASE, keep_daily=1, keep_weekly=0, keep_monthly=0)
+
+    after = set(repository.list("trees/"))
+    assert after < before
+    assert verify_repository(repository, PASSPHRASE).ok
+    restored = restore_snapshot(repository, PASSPHRASE, newest.short_id, tmp_path / "restored")
+    assert sha256_of(Path(restored.database_path or "")) == database_image(database)

@@ -148,3 +148,20 @@ def test_database_chunks_follow_large_pages(repository: BlobStore, tmp_path: Pat
     assert [(f.path, f.chunk_size) for f in manifest.files] == [("big-pages.db", 65536)]
     restored = restore_snapshot(repository, PASSPHRASE, done.short_id, tmp_path / "restored")
     assert sha256_of(Path(restored.database_path or "")) == database_image(database)
+
+
+def test_a_long_file_is_listed_in_trees_written_once(repository: BlobStore, device: tuple[Path, Path]) -> None:
+    database, lake = device
+    first = create_backup(repository, PASSPHRASE, database, lake)
+    trees = repository.list("trees/")
+    second = create_backup(repository, PASSPHRASE, database, lake)
+
+    repo = open_repository(repository, PASSPHRASE)
+    stored = next(f for f in load_manifest(repo, second.snapshot_id, expand=False).files if f.kind == "database")
+    loaded = next(f for f in load_manifest(repo, second.snapshot_id).files if f.kind == "database")
+    chunks = -(-stored.size // stored.chunk_size)
+    assert stored.chunks == []
+    assert len(stored.trees) == -(-chunks // 64)  # the test repository's tree_span
+    assert len(loaded.chunks) == chunks
+    assert loaded.chunks == next(f for f in load_manifest(repo, first.snapshot_id).files if f.kind == "database").chunks
+    assert repository.list("trees/") == trees  # nothing changed: no tree written again
