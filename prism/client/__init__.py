@@ -6,8 +6,11 @@ signed device protocol, and the sync engine uses it. Every error they raise is a
 :class:`ClientError` (``PrismClientError``), see :mod:`prism.client.errors`.
 """
 
-from prism.client._transport import Retries
-from prism.client.api import AsyncPrismClient, PrismClient, device_url
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from prism.client.errors import (
     ClientError,
     Conflict,
@@ -26,6 +29,10 @@ from prism.client.errors import (
 )
 from prism.client.relay import DeviceEntry, EnvelopeEntry, JoinedEntry, PullPage, RelayClient, RelayIdentity, StoredSet
 from prism.client.signing import request_signature_base, sign_request
+
+if TYPE_CHECKING:
+    from prism.client._transport import Retries
+    from prism.client.api import AsyncPrismClient, PrismClient, device_url
 
 __all__ = [
     "AsyncPrismClient",
@@ -56,3 +63,18 @@ __all__ = [
     "request_signature_base",
     "sign_request",
 ]
+
+# The API client imports the server's structs, and with them the server's modules: only
+# a program that uses it pays for that (the sync engine and backups use the relay client).
+_LAZY = {
+    "AsyncPrismClient": "prism.client.api",
+    "PrismClient": "prism.client.api",
+    "device_url": "prism.client.api",
+    "Retries": "prism.client._transport",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
