@@ -76,7 +76,7 @@ class Services:
         """
         stamp = await asyncio.to_thread(self._stamp)
         if stamp is None:
-            return msgspec.Raw(_ENCODER.encode(await compute()))
+            return await _encode(await compute())
         hit = self._cache.get(key)
         if hit is not None and hit[0] == stamp:
             return hit[1]
@@ -88,7 +88,7 @@ class Services:
 
     async def _compute(self, key: tuple[str, str], stamp: Stamp, compute: Callable[[], Awaitable[Any]]) -> msgspec.Raw:
         try:
-            encoded = msgspec.Raw(_ENCODER.encode(await compute()))
+            encoded = await _encode(await compute())
             self._cache[key] = (stamp, encoded)
             return encoded
         finally:
@@ -99,6 +99,13 @@ class Services:
         """Release the lake and the store."""
         self.lake.close()
         await self.database.dispose()
+
+
+async def _encode(value: Any) -> msgspec.Raw:
+    """``value`` as JSON, encoded off the event loop (an answer can be megabytes)."""
+    if isinstance(value, msgspec.Raw):
+        return value
+    return await asyncio.to_thread(lambda: msgspec.Raw(_ENCODER.encode(value)))
 
 
 async def open_services(settings: Settings) -> Services:

@@ -56,7 +56,7 @@ async def get_positions(call: Call) -> msgspec.Raw:
 
     async def compute() -> dict[str, Any]:
         book = await services.database.read(read_book, services.owner_id, portfolio)
-        return positions_data(book, dt.datetime.now(dt.UTC))
+        return await asyncio.to_thread(positions_data, book, dt.datetime.now(dt.UTC))
 
     return await services.cached(("get_positions", str(portfolio)), compute)
 
@@ -115,7 +115,7 @@ async def get_dashboard_data(call: Call) -> msgspec.Raw:
             _exposure(services, "sector", call, portfolio, inputs),
             _exposure(services, "country", call, portfolio, inputs),
         )
-        return dashboard_data(book, days, by_sector, by_region)
+        return await asyncio.to_thread(dashboard_data, book, days, by_sector, by_region)
 
     return await services.cached(("get_dashboard_data", str(portfolio)), compute)
 
@@ -135,7 +135,8 @@ async def get_true_holdings(call: Call) -> msgspec.Raw:
 
 
 async def _encoded(report: ExposureReport) -> msgspec.Raw:
-    return msgspec.Raw(_ENCODER.encode(true_holdings_data(report)))
+    # Off the event loop: thousands of securities take tens of milliseconds to shape.
+    return await asyncio.to_thread(lambda: msgspec.Raw(_ENCODER.encode(true_holdings_data(report))))
 
 
 async def get_hive_contribution(call: Call) -> dict[str, Any]:
