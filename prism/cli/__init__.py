@@ -23,6 +23,7 @@ from prism.cli.export import export
 from prism.cli.hive import hive
 from prism.cli.imports import import_group
 from prism.cli.market import market
+from prism.cli.openapi import openapi
 from prism.cli.report import report
 from prism.cli.sidecar import sidecar
 from prism.cli.sync import sync, watch_beside
@@ -398,6 +399,7 @@ main.add_command(export)
 main.add_command(hive)
 main.add_command(backup)
 main.add_command(sidecar)
+main.add_command(openapi)
 
 if __name__ == "__main__":
     main()

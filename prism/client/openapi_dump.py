@@ -13,22 +13,40 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from litestar._openapi.schema_generation.examples import ExampleFactory as _ExampleFactory
 from litestar.serialization import encode_json
 
 from prism.api import create_app
 from prism.config import load_settings
 
-__all__ = ["DEFAULT_PATH", "render", "served_document", "write"]
+__all__ = ["DEFAULT_PATH", "contract", "render", "served_document", "write"]
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 def served_document(mode: str = "device") -> dict[str, Any]:
-    """The OpenAPI document of a ``mode`` server (the app is built, never started)."""
+    """The OpenAPI document of a ``mode`` server (the app is built, never started).
+
+    Litestar makes up examples for some answers from a random stream seeded once per
+    process; it is seeded again here, so the committed document does not churn.
+    """
+    _ExampleFactory.seed_random(_ExampleFactory.__random_seed__)
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings({}, data_dir=Path(folder), mode=mode)
         # Through Litestar's encoder, as /schema/openapi.json is: examples hold structs.
         document: dict[str, Any] = json.loads(encode_json(create_app(settings).openapi_schema.to_schema()))
+    return document
+
+
+def contract(document: Any) -> Any:
+    """The document without its ``examples``: what a server promises, for comparing two documents.
+
+    Examples illustrate; some are made up at random when the document is built.
+    """
+    if isinstance(document, dict):
+        return {key: contract(value) for key, value in document.items() if key not in {"examples", "example"}}
+    if isinstance(document, list):
+        return [contract(value) for value in document]
     return document
 
 

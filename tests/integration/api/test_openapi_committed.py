@@ -12,22 +12,33 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from click.testing import CliRunner
 
 from prism.api import create_app
-from prism.client.openapi_dump import DEFAULT_PATH
+from prism.cli import main
+from prism.client.openapi_dump import DEFAULT_PATH, contract
 from prism.config import load_settings
 from tests.serving import served_app
 
-REGENERATE = "regenerate it with: python -m prism.client.openapi_dump (then review and commit docs/openapi.json)"
+REGENERATE = (
+    "regenerate it with `python -m prism.client.openapi_dump` or `prism openapi --write docs/openapi.json`, "
+    "then review the diff (docs/api.md: breaking changes go to a new version prefix) and commit it"
+)
 HOSTED_ONLY = "/api/v1/auth/"
 
 
 def _served(tmp_path: Path, mode: str) -> dict[str, Any]:
+    """What a server serves at /schema/openapi.json, without the examples Litestar makes up."""
     settings = load_settings({}, data_dir=tmp_path / mode, mode=mode)
     with served_app(create_app(settings)) as url:
         response = httpx.get(f"{url}/schema/openapi.json", timeout=30)
     response.raise_for_status()
-    document: dict[str, Any] = response.json()
+    document: dict[str, Any] = contract(response.json())
+    return document
+
+
+def _committed() -> dict[str, Any]:
+    document: dict[str, Any] = contract(json.loads(DEFAULT_PATH.read_text(encoding="utf-8")))
     return document
 
 
@@ -53,7 +64,7 @@ def _changes(committed: dict[str, Any], served: dict[str, Any]) -> list[str]:
 
 
 def test_the_served_spec_is_the_committed_one(tmp_path: Path) -> None:
-    committed = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    committed = _committed()
     served = _served(tmp_path, "device")
     assert served == committed, (
         f"docs/openapi.json is stale ({'; '.join(_changes(committed, served)[:20])}); {REGENERATE}"
@@ -61,7 +72,7 @@ def test_the_served_spec_is_the_committed_one(tmp_path: Path) -> None:
 
 
 def test_a_hosted_server_serves_the_committed_spec_plus_its_sign_in(tmp_path: Path) -> None:
-    committed = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    committed = _committed()
     served = _served(tmp_path, "hosted")
     extra = {path for path in served["paths"] if path not in committed["paths"]}
     assert extra, "a hosted server serves /api/v1/auth/signup and /signin"
@@ -71,7 +82,7 @@ def test_a_hosted_server_serves_the_committed_spec_plus_its_sign_in(tmp_path: Pa
 
 
 def test_a_stale_document_is_reported_by_operation() -> None:
-    committed = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    committed = _committed()
     served = json.loads(json.dumps(committed))
     served["paths"]["/api/v1/widgets"] = {"get": {}}
     del served["paths"]["/api/v1/portfolios"]["post"]
@@ -80,3 +91,10 @@ def test_a_stale_document_is_reported_by_operation() -> None:
         "committed but no longer served: POST /api/v1/portfolios",
         "changed: /api/v1/portfolios",
     ]
+
+
+def test_prism_openapi_writes_what_a_server_serves(tmp_path: Path) -> None:
+    written = tmp_path / "openapi.json"
+    result = CliRunner().invoke(main, ["openapi", "--write", str(written)])
+    assert result.exit_code == 0, result.output
+    assert contract(json.loads(written.read_text(encoding="utf-8"))) == _served(tmp_path, "device")
