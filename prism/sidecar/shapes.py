@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from prism.analytics.exposure import ExposureReport
 from prism.domain.isin import parse_isin
 from prism.errors import ValidationError
 from prism.sidecar.book import Book, Line
+from prism.sidecar.sources import Source
 
 __all__ = [
     "allocation_percentages",
@@ -37,6 +38,7 @@ _CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
 _CENT = Decimal("0.01")
 _TENTH = Decimal("0.1")
 _WEIGHT = Decimal("0.0001")
+_SHARE = Decimal("0.000001")
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 _TOP = 10
@@ -207,8 +209,18 @@ def _isin_or_none(key: str) -> str | None:
         return None
 
 
-def true_holdings_data(report: ExposureReport | None) -> dict[str, Any]:
-    """``get_true_holdings``: look-through exposure by security, with the unresolved share."""
+def _sources(found: Sequence[Source]) -> list[dict[str, Any]]:
+    return [
+        {"etf": source.fund, "value": _round(source.value, _CENT), "weight": _round(source.weight, _SHARE)}
+        for source in found
+    ]
+
+
+def true_holdings_data(report: ExposureReport | None, sources: Mapping[str, Sequence[Source]]) -> dict[str, Any]:
+    """``get_true_holdings``: look-through exposure by security, with the unresolved share.
+
+    ``sources`` are the held funds each security comes through (by security key).
+    """
     holdings: list[dict[str, Any]] = []
     resolved = unresolved = 0
     for group in report.groups if report is not None else []:
@@ -224,7 +236,7 @@ def true_holdings_data(report: ExposureReport | None) -> dict[str, Any]:
                 "isin": isin,
                 "totalValue": _round(group.value, _CENT),
                 "weight": group.weight,
-                "sources": [],
+                "sources": _sources(sources.get(group.key, ())),
                 "resolutionStatus": "resolved" if isin is not None else "unresolved",
                 "resolutionSource": "provider",
                 "resolutionConfidence": Decimal(1) if isin is not None else _ZERO,

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Hashable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from prism.analytics.days import DayRow
-from prism.analytics.exposure import ExposureReport, exposure, held_assets
+from prism.analytics.exposure import ExposureReport, HeldAsset, exposure, held_assets
 from prism.analytics.valuation import ALL_PORTFOLIOS
 from prism.domain.exposure import Dimension
 from prism.errors import ValidationError
@@ -25,6 +24,7 @@ from prism.sidecar.call import Call
 from prism.sidecar.health import health_data
 from prism.sidecar.services import Services
 from prism.sidecar.shapes import dashboard_data, positions_data, true_holdings_data
+from prism.sidecar.sources import Source, fund_sources
 from prism.storage.lake import SNAPSHOTS, Lake
 from prism.storage.settings import get_setting, put_setting
 
@@ -72,16 +72,24 @@ def recent_days(lake: Lake, owner_id: uuid.UUID, portfolio_id: uuid.UUID | None,
     return [DayRow(*values) for values in zip(*columns, strict=True)][::-1]
 
 
-async def _inputs(services: Services, call: Call, portfolio: uuid.UUID | None) -> Hashable:
-    """What a look-through depends on: the quantities held, the lake's versions, the day."""
+class _Inputs(NamedTuple):
+    """What a look-through depends on: the quantities held (with their facts), the lake, the day."""
+
+    currency: str
+    held: tuple[HeldAsset, ...]
+    versions: tuple[int, ...]
+    on: dt.date
+
+
+async def _inputs(services: Services, call: Call, portfolio: uuid.UUID | None) -> _Inputs:
     held, versions = await asyncio.gather(
         services.database.read(held_assets, services.owner_id, portfolio), asyncio.to_thread(services.lake_versions)
     )
-    return (held[0], tuple(held[1]), versions, call.today())
+    return _Inputs(held[0], tuple(held[1]), versions, call.today())
 
 
 async def _exposure(
-    services: Services, by: Dimension, call: Call, portfolio: uuid.UUID | None, inputs: Hashable
+    services: Services, by: Dimension, call: Call, portfolio: uuid.UUID | None, inputs: _Inputs
 ) -> ExposureReport:
     """A look-through, reused while its ``inputs`` are unchanged."""
 
@@ -127,16 +135,23 @@ async def get_true_holdings(call: Call) -> msgspec.Raw:
 
     async def compute() -> msgspec.Raw:
         inputs = await _inputs(services, call, portfolio)
-        report = await _exposure(services, "security", call, portfolio, inputs)
+
+        async def sources() -> dict[str, list[Source]]:
+            return await asyncio.to_thread(fund_sources, services.lake, inputs.held, inputs.currency, inputs.on)
+
+        report, through = await asyncio.gather(
+            _exposure(services, "security", call, portfolio, inputs),
+            services.memo(("sources", portfolio), inputs, sources),
+        )
         # Shaping thousands of securities costs more than the look-up: keep it with its inputs.
-        return await services.memo(("true-holdings", portfolio), inputs, lambda: _encoded(report))
+        return await services.memo(("true-holdings", portfolio), inputs, lambda: _encoded(report, through))
 
     return await services.cached(("get_true_holdings", str(portfolio)), compute)
 
 
-async def _encoded(report: ExposureReport) -> msgspec.Raw:
+async def _encoded(report: ExposureReport, through: dict[str, list[Source]]) -> msgspec.Raw:
     # Off the event loop: thousands of securities take tens of milliseconds to shape.
-    return await asyncio.to_thread(lambda: msgspec.Raw(_ENCODER.encode(true_holdings_data(report))))
+    return await asyncio.to_thread(lambda: msgspec.Raw(_ENCODER.encode(true_holdings_data(report, through))))
 
 
 async def get_hive_contribution(call: Call) -> dict[str, Any]:

@@ -79,6 +79,14 @@ def test_true_holdings_and_the_unresolved_share_add_up_to_the_total(sidecar: Sid
     # Each group is rounded to the cent on its own.
     assert abs(shown - total) <= _MONEY * len(found["holdings"])
     assert summary["total"] == len(found["holdings"]) == summary["resolved"] + summary["unresolved"]
+    funds = {p["isin"] for p in sidecar.call("get_positions")["data"]["positions"] if p["instrumentType"] == "etf"}
+    through = [h for h in found["holdings"] if h["sources"]]
+    assert through, "no security comes through a fund"
+    for holding in through:
+        assert {source["etf"] for source in holding["sources"]} <= funds
+        # What comes through funds is part of the security's total (the rest is held directly).
+        through_funds = sum(Decimal(str(source["value"])) for source in holding["sources"])
+        assert through_funds <= Decimal(str(holding["totalValue"])) + _MONEY * len(holding["sources"])
 
 
 def test_hive_contribution_is_off_until_set_and_stays_set(writable_sidecar: Sidecar) -> None:

@@ -21,6 +21,7 @@ from prism.sidecar.shapes import (
     positions_data,
     true_holdings_data,
 )
+from prism.sidecar.sources import Source
 
 D = Decimal
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
@@ -121,8 +122,11 @@ def test_allocations_show_the_unresolved_share_instead_of_hiding_it() -> None:
 def test_true_holdings_count_name_only_constituents_as_unresolved() -> None:
     report = _report([("US0378331005", "70"), ("USD CASH", "20")], "100", unresolved="10")
     report = dataclasses.replace(report, unpriced=[Unpriced(uuid.uuid4(), None, "x", D(1), "no isin")])
-    data = true_holdings_data(report)
+    through = {"US0378331005": [Source("IE00B4L5Y983", D("30.004"), D("0.0123456789"))]}
+    data = true_holdings_data(report, through)
     assert [h["resolutionStatus"] for h in data["holdings"]] == ["resolved", "unresolved"]
+    assert data["holdings"][0]["sources"] == [{"etf": "IE00B4L5Y983", "value": D("30.00"), "weight": D("0.012346")}]
+    assert data["holdings"][1]["sources"] == []
     assert data["holdings"][1]["isin"] is None
     assert data["summary"]["healthScore"] == D("0.500")
     assert data["summary"]["unresolvedValue"] == D("10")
