@@ -23,7 +23,7 @@ from prism import __version__
 from prism.client._operations import Request
 from prism.client.errors import ClientError, TransportError, problem_error
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncTransport", "Retries", "SyncTransport"]
+__all__ = ["DEFAULT_TIMEOUT", "AsyncTransport", "Retries", "SyncTransport", "retry_after"]
 
 DEFAULT_TIMEOUT = 30.0
 #: Answers worth a second try of an idempotent call: the server was briefly unable.
@@ -81,15 +81,20 @@ def _content(request: Request[Any]) -> bytes | None:
     return _ENCODER.encode(body)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the answer asks to wait (``Retry-After`` in seconds or as a date), or None."""
     value = response.headers.get("retry-after")
-    if value is None:
+    if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return None if when is None else max(0.0, when.timestamp() - time.time())
+        pass
+    try:  # the other form RFC 9110 allows: an HTTP date
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _failure(response: httpx.Response) -> ClientError:
@@ -99,7 +104,7 @@ def _failure(response: httpx.Response) -> ClientError:
         problem = None
     if not isinstance(problem, dict):
         problem = {"title": response.reason_phrase, "status": response.status_code, "detail": response.text[:500]}
-    return problem_error(response.status_code, problem, _retry_after(response))
+    return problem_error(response.status_code, problem, retry_after(response))
 
 
 def _decoded(request: Request[Any], response: httpx.Response) -> Any:
@@ -147,8 +152,8 @@ class _Base:
     ) -> float | None:
         if not _retryable(request, outcome):
             return None
-        retry_after = _retry_after(outcome) if isinstance(outcome, httpx.Response) else None
-        return self.retries.wait(attempt, retry_after)
+        asked = retry_after(outcome) if isinstance(outcome, httpx.Response) else None
+        return self.retries.wait(attempt, asked)
 
 
 def _headers(token: str | None) -> dict[str, str]:

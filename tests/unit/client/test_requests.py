@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import uuid
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from prism.api.schemas import PortfolioIn
 from prism.client import AsyncPrismClient, PrismClient, Retries
 from prism.client._operations import Request
-from prism.client._transport import SyncTransport
+from prism.client._transport import SyncTransport, retry_after
 from prism.client.api_backup import Backup
 from prism.client.api_imports import Imports
 from prism.client.api_market import Market
@@ -95,3 +96,19 @@ def test_a_server_retry_after_wins_up_to_the_patience() -> None:
     retries = Retries(max_retry_after=10)
     assert retries.wait(0, 4.0) == 4.0
     assert retries.wait(0, 11.0) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("2", 2.0), ("0.5", 0.5), ("-3", 0.0), ("soon", None), ("", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(header: str, expected: float | None) -> None:
+    answer = httpx.Response(429, headers={"Retry-After": header})
+    assert retry_after(answer) == expected
+
+
+def test_retry_after_as_a_future_date_is_the_seconds_until_then() -> None:
+    moment = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True)
+    asked = retry_after(httpx.Response(503, headers={"Retry-After": moment}))
+    assert asked is not None
+    assert 25 <= asked <= 30
