@@ -76,3 +76,21 @@ def test_a_webhook_is_registered_listed_and_deleted(device: Served) -> None:
         assert list(prism.webhooks.iter()) == []
         with pytest.raises(NotFound):
             prism.webhooks.deliveries(hook.id)
+
+
+def test_following_the_feed_yields_a_change_as_it_is_written(device: Served) -> None:
+    names: list[object] = []
+
+    def follow() -> None:
+        with PrismClient(device.url, device.token) as prism:
+            start = prism.changes.list(after="latest").next_cursor
+            threading.Timer(0.3, _write_portfolio, args=(device, "Streamed")).start()
+            for change in prism.changes.follow(after=start, wait=5):
+                if change.table == "portfolios":
+                    names.append(change.columns.get("name"))
+                    return
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    follower.join(timeout=30)
+    assert names == ["Streamed"]
