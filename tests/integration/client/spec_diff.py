@@ -55,10 +55,9 @@ def operations_of(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]
     }
 
 
-def resolve(target: str) -> tuple[Op[Any, Any] | None, list[str]]:
+def resolve(target: str, sync: PrismClient, asynchronous: AsyncPrismClient) -> tuple[Op[Any, Any] | None, list[str]]:
     """The :class:`Op` behind ``"area.method"`` on both clients, or what is wrong with it."""
     area_name, _, method_name = target.partition(".")
-    sync, asynchronous = PrismClient("http://127.0.0.1:9"), AsyncPrismClient("http://127.0.0.1:9")
     area = getattr(sync, area_name, None)
     if area is None:
         return None, [f"the client has no area {area_name!r}"]
@@ -210,9 +209,11 @@ def differences(spec: dict[str, Any], registry: dict[tuple[str, str], str] = OPE
         found.append(f"{key[0]} {key[1]}: no client method (add one and list it in prism/client/api_registry.py)")
     for key in sorted(set(registry) - set(served)):
         found.append(f"{key[0]} {key[1]}: the client has {registry[key]} but the spec has no such operation")
+    # Never connected: the clients are only looked into.
+    sync, asynchronous = PrismClient("http://127.0.0.1:9"), AsyncPrismClient("http://127.0.0.1:9")
     for key in sorted(set(served) & set(registry)):
         where = f"{key[0]} {key[1]} ({registry[key]})"
-        op, problems = resolve(registry[key])
+        op, problems = resolve(registry[key], sync, asynchronous)
         found += [f"{where}: {p}" for p in problems]
         if op is None:
             continue
@@ -223,4 +224,5 @@ def differences(spec: dict[str, Any], registry: dict[tuple[str, str], str] = OPE
         found += _parameter_differences(where, op, served[key], hints, components)
         found += _body_differences(where, served[key], hints, components)
         found += _response_differences(where, key, served[key], answer, components)
+    sync.close()
     return found
