@@ -19,7 +19,15 @@ import msgspec
 from prism.backup.stores import BlobStore
 from prism.errors import NotFoundError, RepositoryLockedError
 
-__all__ = ["REFRESH_EVERY", "STALE_AFTER", "LockInfo", "RepositoryLock", "is_stale", "lock_repository"]
+__all__ = [
+    "REFRESH_EVERY",
+    "STALE_AFTER",
+    "LockInfo",
+    "RepositoryLock",
+    "is_stale",
+    "lock_repository",
+    "process_running",
+]
 
 STALE_AFTER = timedelta(minutes=30)
 REFRESH_EVERY = timedelta(minutes=5)
@@ -34,7 +42,8 @@ class LockInfo(msgspec.Struct, frozen=True, kw_only=True):
     exclusive: bool
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """True while a process ``pid`` exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -48,7 +57,7 @@ def is_stale(info: LockInfo, now: datetime, host: str) -> bool:
     """True when ``info`` no longer protects anything."""
     if now - info.time > STALE_AFTER:
         return True
-    return info.host == host and not _running(info.pid)
+    return info.host == host and not process_running(info.pid)
 
 
 class RepositoryLock:

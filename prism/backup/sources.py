@@ -7,12 +7,14 @@ chunks. Lake files are immutable and are cut into large fixed chunks (whole-file
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from prism.backup.locks import process_running
 from prism.errors import NotFoundError, StorageError, ValidationError
 
 __all__ = ["database_image", "lake_files", "page_size", "read_pieces"]
@@ -33,7 +35,8 @@ def database_image(database_path: Path) -> Iterator[Path]:
     """A consistent copy of the database in a temporary file beside it, removed afterwards."""
     if not database_path.is_file():
         raise NotFoundError(f"there is no database at {database_path}")
-    image = database_path.with_name(f".{database_path.name}.backup-{secrets.token_hex(4)}")
+    _sweep_images(database_path)
+    image = database_path.with_name(f".{database_path.name}.backup-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         source = sqlite3.connect(f"{database_path.absolute().as_uri()}?mode=ro", uri=True)
         try:
@@ -50,6 +53,15 @@ def database_image(database_path: Path) -> Iterator[Path]:
         raise StorageError(f"cannot copy the database {database_path} for a backup: {error}") from None
     finally:
         for leftover in (image, image.with_name(image.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _sweep_images(database_path: Path) -> None:
+    # A backup killed while it held its image left a database-sized file behind; the pid
+    # in the name tells whether its backup still runs (on this host: the data dir is local).
+    for leftover in database_path.parent.glob(f".{database_path.name}.backup-*"):
+        pid = leftover.name.rsplit(".backup-", 1)[1].split("-", 1)[0]
+        if pid.isdigit() and not process_running(int(pid)):
             leftover.unlink(missing_ok=True)
 
 

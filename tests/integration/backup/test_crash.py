@@ -89,6 +89,7 @@ def test_a_killed_backup_leaves_a_valid_repository(
     _assert_restorable(repository, images, tmp_path, "after-resume")
     restored = tmp_path / "after-resume" / again.short_id / "lake"
     assert lake_digest(restored) == lake_digest(lake)
+    assert not list(database.parent.glob(".prism.db.backup-*"))  # the killed run's image is gone
 
 
 @pytest.mark.parametrize("kill_at", PRUNE_STEPS + RANDOM_POINTS)
