@@ -165,3 +165,23 @@ def test_a_long_file_is_listed_in_trees_written_once(repository: BlobStore, devi
     assert len(loaded.chunks) == chunks
     assert loaded.chunks == next(f for f in load_manifest(repo, first.snapshot_id).files if f.kind == "database").chunks
     assert repository.list("trees/") == trees  # nothing changed: no tree written again
+
+
+def test_a_migrated_prism_database_restores_with_its_schema(
+    repository: BlobStore, sqlite_template: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "device" / "prism.db"
+    database.parent.mkdir()
+    database.write_bytes(sqlite_template.read_bytes())
+    done = create_backup(repository, PASSPHRASE, database, None)
+
+    restored = restore_snapshot(repository, PASSPHRASE, done.short_id, tmp_path / "restored")
+
+    assert sha256_of(Path(restored.database_path or "")) == database_image(database)
+    query = "SELECT name, sql FROM sqlite_master ORDER BY name"
+    with sqlite3.connect(database) as original, sqlite3.connect(restored.database_path or "") as copy:
+        assert copy.execute(query).fetchall() == original.execute(query).fetchall()
+        assert (
+            copy.execute("SELECT version_num FROM alembic_version").fetchall()
+            == original.execute("SELECT version_num FROM alembic_version").fetchall()
+        )
