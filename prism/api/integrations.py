@@ -28,7 +28,9 @@ async def integrations(app: Litestar) -> AsyncIterator[None]:
     stop = asyncio.Event()
     async with listening(waiter):
         app.state[WAITER_KEY] = waiter
-        task = asyncio.create_task(run_deliverer(state.database, stop))
+        # A hosted server's accounts are strangers: their hooks may not call its own network.
+        hosted = state.device_owner is None
+        task = asyncio.create_task(run_deliverer(state.database, stop, public_only=hosted))
         try:
             yield
         finally:

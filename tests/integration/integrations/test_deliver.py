@@ -97,3 +97,15 @@ async def test_a_leased_delivery_is_not_claimed_twice(db: Database) -> None:
             first, second = await asyncio.gather(deliver_once(db, http, POLICY, T0), deliver_once(db, http, POLICY, T0))
     assert first + second == 1
     assert len(got.requests) == 1
+
+
+async def test_a_hosted_deliverer_refuses_hosts_on_private_networks(db: Database) -> None:
+    with receiver(200) as got:
+        owner, hook_id = await _hooked(db, got.url)
+        await db.write(create_portfolio, owner, "One", "EUR")
+        async with httpx.AsyncClient() as http:
+            assert await deliver_once(db, http, POLICY, T0, public_only=True) == 1
+        (refused,) = await db.read(list_deliveries, owner, hook_id)
+    assert got.requests == []
+    assert refused.attempts[0].status_code is None
+    assert "127.0.0.1" in (refused.attempts[0].error or "")
