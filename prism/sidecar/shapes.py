@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from prism.analytics.exposure import ExposureReport
 from prism.domain.isin import parse_isin
 from prism.errors import ValidationError
 from prism.sidecar.book import Book, Line
-from prism.sidecar.sources import Source
+from prism.sidecar.sources import Source, Through
 
 __all__ = [
     "allocation_percentages",
@@ -216,10 +216,11 @@ def _sources(found: Sequence[Source]) -> list[dict[str, Any]]:
     ]
 
 
-def true_holdings_data(report: ExposureReport | None, sources: Mapping[str, Sequence[Source]]) -> dict[str, Any]:
+def true_holdings_data(report: ExposureReport | None, through: Through) -> dict[str, Any]:
     """``get_true_holdings``: look-through exposure by security, with the unresolved share.
 
-    ``sources`` are the held funds each security comes through (by security key).
+    ``through`` gives the held funds each security comes through and its sector and
+    country (omitted when unknown: the frontend's schema takes a string or nothing).
     """
     holdings: list[dict[str, Any]] = []
     resolved = unresolved = 0
@@ -229,20 +230,24 @@ def true_holdings_data(report: ExposureReport | None, sources: Mapping[str, Sequ
             resolved += 1
         else:
             unresolved += 1
-        holdings.append(
-            {
-                "stock": group.label,
-                "ticker": group.key,
-                "isin": isin,
-                "totalValue": _round(group.value, _CENT),
-                "weight": group.weight,
-                "sources": _sources(sources.get(group.key, ())),
-                "resolutionStatus": "resolved" if isin is not None else "unresolved",
-                "resolutionSource": "provider",
-                "resolutionConfidence": Decimal(1) if isin is not None else _ZERO,
-                "resolutionDetail": "" if isin is not None else "listed by name only in its fund's composition",
-            }
-        )
+        sector, country = through.facts.get(group.key, (None, None))
+        row: dict[str, Any] = {
+            "stock": group.label,
+            "ticker": group.key,
+            "isin": isin,
+            "totalValue": _round(group.value, _CENT),
+            "weight": group.weight,
+            "sources": _sources(through.sources.get(group.key, ())),
+            "resolutionStatus": "resolved" if isin is not None else "unresolved",
+            "resolutionSource": "provider",
+            "resolutionConfidence": Decimal(1) if isin is not None else _ZERO,
+            "resolutionDetail": "" if isin is not None else "listed by name only in its fund's composition",
+        }
+        if sector:
+            row["sector"] = sector
+        if country:
+            row["geography"] = country
+        holdings.append(row)
     counted = resolved + unresolved
     summary: dict[str, Any] = {
         "total": counted,

@@ -24,7 +24,7 @@ from prism.analytics.look_through import Holding, load_held
 from prism.analytics.prices import closes_as_of, rates_as_of
 from prism.storage.lake import Lake
 
-__all__ = ["Source", "fund_sources"]
+__all__ = ["Source", "Through", "fund_sources"]
 
 _CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
 _VALUE_PLACES = Decimal("1e-10")
@@ -36,6 +36,13 @@ class Source(NamedTuple):
     fund: str
     value: Decimal
     weight: Decimal
+
+
+class Through(NamedTuple):
+    """By security key: the funds it comes through, and its (sector, country) where known."""
+
+    sources: dict[str, list[Source]]
+    facts: dict[str, tuple[str | None, str | None]]
 
 
 def _priced_funds(lake: Lake, funds: Sequence[HeldAsset], currency: str, on: dt.date) -> list[Holding]:
@@ -52,13 +59,24 @@ def _priced_funds(lake: Lake, funds: Sequence[HeldAsset], currency: str, on: dt.
     return priced
 
 
-def fund_sources(lake: Lake, held: Sequence[HeldAsset], currency: str, on: dt.date) -> dict[str, list[Source]]:
-    """By security key: the held funds it comes through, largest value first (blocking: run on a thread)."""
+def _facts(
+    held: Sequence[HeldAsset], listed: list[tuple[str, str | None, str | None]]
+) -> dict[str, tuple[str | None, str | None]]:
+    # As in the look-through, a security held directly is described by its own asset.
+    facts = {key: (sector, country) for key, sector, country in listed}
+    for asset in held:
+        if asset.isin and (asset.sector or asset.country):
+            facts[asset.isin] = (asset.sector, asset.country)
+    return facts
+
+
+def fund_sources(lake: Lake, held: Sequence[HeldAsset], currency: str, on: dt.date) -> Through:
+    """The held funds each security comes through, largest value first (blocking: run on a thread)."""
     with current_compositions(lake, on) as found:
         funds = [asset for asset in held if asset.isin and asset.isin in found.tables.fund_ids]
         holdings = _priced_funds(lake, funds, currency, on)
         if not holdings:
-            return {}
+            return Through({}, _facts(held, []))
         cursor = lake.cursor()
         try:
             load_held(cursor, found.tables, holdings)
@@ -69,11 +87,16 @@ def fund_sources(lake: Lake, held: Sequence[HeldAsset], currency: str, on: dt.da
                     WHERE f.weight <> 0 AND h.value <> 0
                     GROUP BY l.key, h.key"""
             ).fetchall()
+            listed = cursor.execute(
+                f"""SELECT key, arg_min(sector, rid) FILTER (WHERE sector <> ''),
+                           arg_min(country, rid) FILTER (WHERE country <> '')
+                    FROM {found.tables.listings} GROUP BY key"""
+            ).fetchall()
         finally:
             cursor.close()
     sources: dict[str, list[Source]] = defaultdict(list)
     for key, fund, value, weight in rows:
         sources[key].append(Source(fund, Decimal(value), Decimal(weight)))
-    for listed in sources.values():
-        listed.sort(key=lambda source: (-source.value, source.fund))
-    return dict(sources)
+    for through in sources.values():
+        through.sort(key=lambda source: (-source.value, source.fund))
+    return Through(dict(sources), _facts(held, listed))

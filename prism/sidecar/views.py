@@ -24,7 +24,7 @@ from prism.sidecar.call import Call
 from prism.sidecar.health import health_data
 from prism.sidecar.services import Services
 from prism.sidecar.shapes import dashboard_data, positions_data, true_holdings_data
-from prism.sidecar.sources import Source, fund_sources
+from prism.sidecar.sources import Through, fund_sources
 from prism.storage.lake import SNAPSHOTS, Lake
 from prism.storage.settings import get_setting, put_setting
 
@@ -136,7 +136,7 @@ async def get_true_holdings(call: Call) -> msgspec.Raw:
     async def compute() -> msgspec.Raw:
         inputs = await _inputs(services, call, portfolio)
 
-        async def sources() -> dict[str, list[Source]]:
+        async def sources() -> Through:
             return await asyncio.to_thread(fund_sources, services.lake, inputs.held, inputs.currency, inputs.on)
 
         report, through = await asyncio.gather(
@@ -149,7 +149,7 @@ async def get_true_holdings(call: Call) -> msgspec.Raw:
     return await services.cached(("get_true_holdings", str(portfolio)), compute)
 
 
-async def _encoded(report: ExposureReport, through: dict[str, list[Source]]) -> msgspec.Raw:
+async def _encoded(report: ExposureReport, through: Through) -> msgspec.Raw:
     # Off the event loop: thousands of securities take tens of milliseconds to shape.
     return await asyncio.to_thread(lambda: msgspec.Raw(_ENCODER.encode(true_holdings_data(report, through))))
 

@@ -21,7 +21,7 @@ from prism.sidecar.shapes import (
     positions_data,
     true_holdings_data,
 )
-from prism.sidecar.sources import Source
+from prism.sidecar.sources import Source, Through
 
 D = Decimal
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
@@ -122,11 +122,14 @@ def test_allocations_show_the_unresolved_share_instead_of_hiding_it() -> None:
 def test_true_holdings_count_name_only_constituents_as_unresolved() -> None:
     report = _report([("US0378331005", "70"), ("USD CASH", "20")], "100", unresolved="10")
     report = dataclasses.replace(report, unpriced=[Unpriced(uuid.uuid4(), None, "x", D(1), "no isin")])
-    through = {"US0378331005": [Source("IE00B4L5Y983", D("30.004"), D("0.0123456789"))]}
-    data = true_holdings_data(report, through)
+    sources = {"US0378331005": [Source("IE00B4L5Y983", D("30.004"), D("0.0123456789"))]}
+    data = true_holdings_data(report, Through(sources, {"US0378331005": ("Information Technology", None)}))
     assert [h["resolutionStatus"] for h in data["holdings"]] == ["resolved", "unresolved"]
     assert data["holdings"][0]["sources"] == [{"etf": "IE00B4L5Y983", "value": D("30.00"), "weight": D("0.012346")}]
     assert data["holdings"][1]["sources"] == []
+    assert data["holdings"][0]["sector"] == "Information Technology"
+    assert "geography" not in data["holdings"][0]
+    assert "sector" not in data["holdings"][1]
     assert data["holdings"][1]["isin"] is None
     assert data["summary"]["healthScore"] == D("0.500")
     assert data["summary"]["unresolvedValue"] == D("10")
