@@ -129,8 +129,12 @@ def _write_all(
             plan[places[chunk].pack_id][chunk].append((number, position * entry.chunk_size))
     for entry, temporary in zip(files, temporaries, strict=True):
         temporary.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open("wb") as file:
-            file.truncate(entry.size)
+        # Readable by the owner only: these are a person's financial records.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(descriptor, entry.size)
+        finally:
+            os.close(descriptor)
     total = sum(entry.size for entry in files)
     done = 0
     order = sorted(plan)

@@ -34,6 +34,7 @@ def test_restore_gives_the_same_database_and_lake_files(
     assert sha256_of(Path(restored.database_path)) == expected
     assert lake_digest(tmp_path / "restored" / "lake") == lake_digest(lake)
     assert restored.files == done.files == 1 + len(lake_digest(lake))
+    assert Path(restored.database_path).stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(restored.database_path) as connection:
         assert connection.execute("SELECT count(*) FROM entries").fetchone() == (20_000,)
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
