@@ -26,11 +26,24 @@ from prism.errors import NotFoundError, PermissionDeniedError, ValidationError
 from prism.storage.identity import count_attempt
 from prism.storage.tables import transactions
 
-__all__ = ["GRANT_KEY", "RATE_WINDOW_SECONDS", "cors_config", "enforce", "grant_of", "limit_rate"]
+__all__ = [
+    "FILTERS_BY_PORTFOLIO",
+    "GRANT_KEY",
+    "RATE_WINDOW_SECONDS",
+    "cors_config",
+    "enforce",
+    "grant_of",
+    "limit_rate",
+    "portfolio_limit",
+]
 
 #: Where the auth guard leaves the request's :class:`Grant` in the request scope.
 GRANT_KEY = "prism.grant"
 RATE_WINDOW_SECONDS = 60
+#: A GET route that itself narrows its answer to :func:`portfolio_limit` declares
+#: ``opt={FILTERS_BY_PORTFOLIO: True}``: portfolio-limited tokens may then call it
+#: (without it they are refused there, fail closed).
+FILTERS_BY_PORTFOLIO = "filters_by_portfolio"
 
 
 def cors_config(server: ServerSettings) -> CORSConfig | None:
@@ -48,6 +61,19 @@ def grant_of(request: Request[Any, Any, Any]) -> Grant:
     """What the request's token may do, as established by the auth guard."""
     grant: Grant = request.scope[GRANT_KEY]  # type: ignore[literal-required]
     return grant
+
+
+def portfolio_limit(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    """The one portfolio the request's token is limited to, or None."""
+    found: Any = request.scope.get(GRANT_KEY)
+    grant = found if isinstance(found, Grant) else None
+    return None if grant is None else grant.portfolio_id
+
+
+def _filters_itself(connection: ASGIConnection[Any, Any, Any, Any], method: str) -> bool:
+    handler = connection.scope.get("route_handler")
+    opt = getattr(handler, "opt", None) or {}
+    return method.upper() in {"GET", "HEAD"} and bool(opt.get(FILTERS_BY_PORTFOLIO))
 
 
 async def limit_rate(state: ApiState, grant: Grant) -> None:
@@ -91,7 +117,7 @@ async def _check_portfolio(
 ) -> None:
     owner_id, limit = grant.owner_id, grant.portfolio_id
     assert limit is not None
-    if rule.access == "shared":
+    if rule.access == "shared" or _filters_itself(connection, method):
         return
     if rule.access == "account":
         raise PermissionDeniedError("this token is limited to one portfolio; this route covers the whole account")

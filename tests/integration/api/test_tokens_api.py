@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Request, get
 from litestar.testing import AsyncTestClient
 
 from prism.api import create_app
+from prism.api.access import FILTERS_BY_PORTFOLIO, portfolio_limit
+from prism.api.auth import require_owner
+from prism.api.state import owner_of, state_of
 from prism.config import load_settings
+from prism.storage.catalog import list_portfolios
 from tests.serving import sign_up
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -171,3 +176,26 @@ async def test_cors_allows_the_configured_origin_only(limited_app: Client) -> No
     assert allowed.headers.get("access-control-allow-origin") == "https://dash.example.org"
     other = await limited_app.options("/api/v1/portfolios", headers={**asked, "Origin": "https://evil.example.org"})
     assert other.headers.get("access-control-allow-origin") != "https://evil.example.org"
+
+
+async def test_a_list_route_that_filters_itself_admits_a_portfolio_limited_token(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A route declaring FILTERS_BY_PORTFOLIO narrows its own answer with portfolio_limit.
+    @get("/api/v1/portfolios/visible", opt={FILTERS_BY_PORTFOLIO: True}, guards=[require_owner])
+    async def visible(request: Request[Any, Any, Any]) -> list[str]:
+        limit = portfolio_limit(request)
+        found = await state_of(request).database.read(list_portfolios, owner_of(request))
+        return [str(p.id) for p in found if limit is None or p.id == limit]
+
+    settings = load_settings({}, data_dir=tmp_path, database_url=database_url)
+    app = create_app(settings)
+    app.register(visible)
+    async with AsyncTestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {settings.token_path.read_text().strip()}"
+        mine, other = await portfolio(client, "Mine"), await portfolio(client, "Other")
+        limited = bearer(await new_token(client, "read:portfolio", portfolio_id=mine))
+        assert (await client.get("/api/v1/portfolios/visible", headers=limited)).json() == [mine]
+        assert sorted((await client.get("/api/v1/portfolios/visible")).json()) == sorted([mine, other])
+        # The real list does not declare it (yet): refused, never unfiltered.
+        assert (await client.get("/api/v1/portfolios", headers=limited)).status_code == 403
