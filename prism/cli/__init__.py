@@ -340,7 +340,7 @@ async def _serve_and_sync(server: Any, settings: Settings, relay_url: str) -> No
 
 @main.group()
 def token() -> None:
-    """The device API's bearer token (in <data-dir>/api-token, mode 0600)."""
+    """The device API's bearer token (in <data-dir>/api-token, mode 0600), and scoped tokens."""
 
 
 @token.command("show")
