@@ -15,7 +15,9 @@ import decimal
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import duckdb
 
 from prism.analytics.compositions import current_compositions
 from prism.analytics.exposure import HeldAsset
@@ -28,6 +30,7 @@ __all__ = ["Source", "Through", "fund_sources"]
 
 _CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
 _VALUE_PLACES = Decimal("1e-10")
+_BATCH = 2048
 
 
 class Source(NamedTuple):
@@ -59,6 +62,15 @@ def _priced_funds(lake: Lake, funds: Sequence[HeldAsset], currency: str, on: dt.
     return priced
 
 
+def _fetched(cursor: duckdb.DuckDBPyConnection) -> list[Any]:
+    """Every row, fetched in batches: one fetch of tens of thousands of rows would hold the
+    GIL for milliseconds, and the event loop answering health checks would wait for it."""
+    rows: list[Any] = []
+    while batch := cursor.fetchmany(_BATCH):
+        rows += batch
+    return rows
+
+
 def _facts(
     held: Sequence[HeldAsset], listed: list[tuple[str, str | None, str | None]]
 ) -> dict[str, tuple[str | None, str | None]]:
@@ -80,18 +92,20 @@ def fund_sources(lake: Lake, held: Sequence[HeldAsset], currency: str, on: dt.da
         cursor = lake.cursor()
         try:
             load_held(cursor, found.tables, holdings)
-            rows = cursor.execute(
+            cursor.execute(
                 f"""SELECT l.key, h.key, CAST(sum(h.value * f.weight) AS VARCHAR), CAST(sum(f.weight) AS VARCHAR)
                     FROM held h JOIN {found.tables.flat} f ON f.fid = h.fid
                     JOIN {found.tables.listings} l ON l.rid = f.rid
                     WHERE f.weight <> 0 AND h.value <> 0
                     GROUP BY l.key, h.key"""
-            ).fetchall()
-            listed = cursor.execute(
+            )
+            rows = _fetched(cursor)
+            cursor.execute(
                 f"""SELECT key, arg_min(sector, rid) FILTER (WHERE sector <> ''),
                            arg_min(country, rid) FILTER (WHERE country <> '')
                     FROM {found.tables.listings} GROUP BY key"""
-            ).fetchall()
+            )
+            listed = _fetched(cursor)
         finally:
             cursor.close()
     sources: dict[str, list[Source]] = defaultdict(list)
