@@ -16,6 +16,7 @@ from types import TracebackType
 
 import msgspec
 
+from prism.backup.processes import process_running
 from prism.backup.stores import BlobStore
 from prism.errors import NotFoundError, RepositoryLockedError
 
@@ -26,7 +27,6 @@ __all__ = [
     "RepositoryLock",
     "is_stale",
     "lock_repository",
-    "process_running",
 ]
 
 STALE_AFTER = timedelta(minutes=30)
@@ -40,17 +40,6 @@ class LockInfo(msgspec.Struct, frozen=True, kw_only=True):
     pid: int
     time: datetime
     exclusive: bool
-
-
-def process_running(pid: int) -> bool:
-    """True while a process ``pid`` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
 
 
 def is_stale(info: LockInfo, now: datetime, host: str) -> bool:

@@ -20,7 +20,7 @@ from prism.backup.locks import RepositoryLock, lock_repository
 from prism.backup.packs import PackRecord, PackWriter, pack_name, parse_pack
 from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import load_manifest, snapshot_ids
-from prism.backup.stores import BlobStore
+from prism.backup.stores import BlobStore, FolderStore
 from prism.backup.trees import tree_ids
 from prism.errors import NotFoundError, RepositoryDamagedError, ValidationError
 
@@ -132,6 +132,8 @@ def prune_repository(
             _step(checkpoint, "packs-deleted")
         for unused in sorted(tree_ids(repository) - trees):
             store.delete(f"trees/{unused}")
+        if isinstance(store, FolderStore):  # a folder keeps the half-written files of killed writers
+            store.sweep_temporaries()
     return PruneSummary(
         kept=sorted(i[:8] for i in kept),
         forgotten=[i[:8] for i in forgotten],

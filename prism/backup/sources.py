@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prism.backup.locks import process_running
+from prism.backup.processes import process_running
 from prism.errors import NotFoundError, StorageError, ValidationError
 
 __all__ = ["database_image", "lake_files", "page_size", "read_pieces"]

@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prism.backup.processes import process_running
 from prism.config import BackupSettings
 from prism.errors import NotFoundError, RepositoryError, ValidationError
 
@@ -72,7 +73,7 @@ class FolderStore:
         target = self.root / check_name(name)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=_TEMPORARY)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{_TEMPORARY}{os.getpid()}-")
             try:
                 with os.fdopen(handle, "wb") as file:
                     file.write(data)
@@ -105,6 +106,16 @@ class FolderStore:
             return sorted(n for n in names if n.startswith(prefix) and _TEMPORARY not in n)
         except OSError as error:
             raise RepositoryError(f"cannot list {prefix or '/'} in {self.root}: {error.strerror or error}") from None
+
+    def sweep_temporaries(self) -> int:
+        """Delete the temporary files of writers killed mid-put (their pid is gone); how many."""
+        swept = 0
+        for leftover in self.root.rglob(f"{_TEMPORARY}*"):
+            pid = leftover.name.removeprefix(_TEMPORARY).split("-", 1)[0]
+            if pid.isdigit() and not process_running(int(pid)):
+                leftover.unlink(missing_ok=True)
+                swept += 1
+        return swept
 
     def delete(self, name: str) -> None:
         try:

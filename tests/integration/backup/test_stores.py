@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,18 @@ def test_an_unreachable_s3_endpoint_is_a_repository_error() -> None:
 
     with pytest.raises(RepositoryError, match="could not"):
         unreachable.get("config")
+
+
+def test_half_written_files_of_dead_writers_are_swept(tmp_path: Path) -> None:
+    store = FolderStore(tmp_path / "repository")
+    store.put("data/ab/ab01", b"pack")
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    dead = tmp_path / "repository" / "data" / "ab" / f".tmp-{int(finished.stdout)}-x1"
+    dead.write_bytes(b"half a pack")
+    live = tmp_path / "repository" / "data" / "ab" / f".tmp-{os.getpid()}-x2"
+    live.write_bytes(b"being written")
+
+    assert store.list("data/") == ["data/ab/ab01"]
+    assert store.sweep_temporaries() == 1
+    assert not dead.exists()
+    assert live.exists()
