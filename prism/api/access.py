@@ -137,7 +137,7 @@ async def _check_portfolio(
         asked = connection.query_params.get("portfolio_id")
         if asked is None:
             raise PermissionDeniedError(f"this token is limited to portfolio {limit}: add ?portfolio_id={limit}")
-        if asked != str(limit):
+        if _as_uuid(asked) != limit:
             raise NotFoundError(f"no portfolio {asked}")
     if method.upper() in {"POST", "PUT", "PATCH"} and isinstance(connection, Request):
         _check_body(await connection.body(), limit)

@@ -17,9 +17,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from prism.api.access import grant_of
 from prism.api.pagination import page_of
 from prism.api.state import owner_of, state_of
+from prism.errors import ValidationError
 from prism.storage.tokens import StoredToken, create_token, list_tokens, revoke_token
 
-__all__ = ["TOKEN_ROUTES", "TokenCreated", "TokenIn", "TokenOut", "TokenPage"]
+__all__ = ["MAX_LIFETIME_SECONDS", "TOKEN_ROUTES", "TokenCreated", "TokenIn", "TokenOut", "TokenPage"]
+
+#: Ten years: the longest a token may be made to live.
+MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 
 
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -71,6 +75,8 @@ def _fields(stored: StoredToken) -> dict[str, Any]:
 @post("/tokens", tags=["tokens"], summary="Create a scoped token (its value is answered once)")
 async def create_api_token(request: Request[Any, Any, Any], data: JSONBody[TokenIn]) -> TokenCreated:
     """A new token, never wider than the token asking."""
+    if data.expires_in is not None and not 1 <= data.expires_in <= MAX_LIFETIME_SECONDS:
+        raise ValidationError(f"must be between 1 and {MAX_LIFETIME_SECONDS} seconds", field="expires_in")
     lifetime = None if data.expires_in is None else dt.timedelta(seconds=data.expires_in)
     stored, value = await state_of(request).database.write(
         create_token,

@@ -120,6 +120,10 @@ async def test_a_token_cannot_create_a_wider_token(client: Client) -> None:
     assert wider.status_code == 422
     assert wider.json()["errors"][0]["field"] == "scopes"
     assert (await client.post("/api/v1/tokens", json={"scopes": ["read:portfolio"]}, headers=admin)).status_code == 201
+    for lifetime in (0, -5, 10**30):
+        odd = await client.post("/api/v1/tokens", json={"scopes": ["read:portfolio"], "expires_in": lifetime})
+        assert odd.status_code == 422, odd.text
+        assert odd.json()["errors"][0]["field"] == "expires_in"
     unknown = await client.post("/api/v1/tokens", json={"scopes": ["root"]})
     assert unknown.status_code == 422
     no_scope = await client.post("/api/v1/tokens", json={"scopes": []})
