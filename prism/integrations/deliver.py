@@ -43,7 +43,7 @@ async def private_address_of(url: str) -> str | None:
     host = urllib.parse.urlsplit(url).hostname or ""
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         return None  # unresolvable: the attempt itself fails and says so
     for *_rest, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
@@ -72,7 +72,7 @@ async def send(
         return None, f"refused: the host resolves to {private}, not a public address", _since(started)
     try:
         response = await client.post(claimed.url, content=claimed.payload, headers=headers)
-    except httpx.HTTPError as error:
+    except Exception as error:  # whatever stops the call (a bad URL too) is one failed attempt, recorded
         return None, f"{type(error).__name__}: {error}", _since(started)
     error_text = None if response.is_success else f"HTTP {response.status_code}"
     return response.status_code, error_text, _since(started)

@@ -71,6 +71,8 @@ def create_token(
     name = name.strip()
     if not name or len(name) > _MAX_NAME:
         raise ValidationError(f"must have 1 to {_MAX_NAME} characters", field="name")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise ValidationError("must not contain control characters", field="name")
     wider = [scope for scope in chosen if scope not in grant.scopes]
     if wider:
         raise ValidationError(f"this token may not grant {wider[0]!r}, which it does not hold", field="scopes")

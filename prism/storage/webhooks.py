@@ -121,7 +121,13 @@ class Claimed:
 
 def _checked_url(url: str) -> str:
     url = url.strip()
-    parts = urllib.parse.urlsplit(url)
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        raise ValidationError("must not contain spaces or control characters", field="url")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise ValidationError("is not a URL", field="url") from None
     if parts.scheme not in {"http", "https"} or not parts.hostname or len(url) > 2000:
         raise ValidationError("must be an http:// or https:// URL of at most 2000 characters", field="url")
     return url

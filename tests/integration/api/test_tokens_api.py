@@ -124,6 +124,8 @@ async def test_a_token_cannot_create_a_wider_token(client: Client) -> None:
         odd = await client.post("/api/v1/tokens", json={"scopes": ["read:portfolio"], "expires_in": lifetime})
         assert odd.status_code == 422, odd.text
         assert odd.json()["errors"][0]["field"] == "expires_in"
+    control = await client.post("/api/v1/tokens", json={"scopes": ["read:portfolio"], "name": "a\x00b"})
+    assert control.json()["errors"][0]["field"] == "name"
     unknown = await client.post("/api/v1/tokens", json={"scopes": ["root"]})
     assert unknown.status_code == 422
     no_scope = await client.post("/api/v1/tokens", json={"scopes": []})

@@ -70,6 +70,9 @@ async def test_registration_is_checked_and_deletion_stops_deliveries(client: Cli
         ({"url": "ftp://example.org/x", "scopes": ["read:portfolio"]}, "url"),
         ({"url": "http://127.0.0.1:9/x", "scopes": ["write:portfolio"]}, "scopes"),
         ({"url": "http://127.0.0.1:9/x", "scopes": []}, "scopes"),
+        ({"url": "http://bad\x00host/x", "scopes": ["read:portfolio"]}, "url"),
+        ({"url": "http://host:99999/x", "scopes": ["read:portfolio"]}, "url"),
+        ({"url": "http://[::1/x", "scopes": ["read:portfolio"]}, "url"),
     ):
         refused = await client.post("/api/v1/webhooks", json=body)
         assert refused.status_code == 422, refused.text
