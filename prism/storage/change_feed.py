@@ -54,7 +54,7 @@ def decode_cursor(cursor: str | None, *, field: str = "after") -> FeedPosition:
         position = (int(hlc), device)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("is not a change-feed cursor", field=field) from None
-    if position[0] < 0 or len(device) > 16:
+    if not 0 <= position[0] < 2**63 or len(device) > 16:
         raise ValidationError("is not a change-feed cursor", field=field)
     return position
 

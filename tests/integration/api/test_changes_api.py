@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from pathlib import Path
 
@@ -37,7 +38,14 @@ async def test_changes_after_a_cursor_are_the_new_ones_in_order(client: Client) 
 
 
 async def test_bad_cursor_wait_and_limit_are_named(client: Client) -> None:
-    for params, field in (({"after": "%%%"}, "after"), ({"wait": "61"}, "wait"), ({"limit": "0"}, "limit")):
+    huge = base64.urlsafe_b64encode(f"{2**70}.abc".encode()).decode()
+    cases = (
+        ({"after": "%%%"}, "after"),
+        ({"after": huge}, "after"),
+        ({"wait": "61"}, "wait"),
+        ({"limit": "0"}, "limit"),
+    )
+    for params, field in cases:
         response = await client.get("/api/v1/changes", params=params)
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == field
