@@ -13,7 +13,7 @@ from litestar.types import ControllerRouterHandler
 from prism import __version__
 from prism.api.access import cors_config
 from prism.api.auth import ensure_device_token, require_owner
-from prism.api.integrations import integrations
+from prism.api.integrations import integrations, release_waiters
 from prism.api.longpoll import RelayBell
 from prism.api.observability import metrics_middleware, metrics_router, request_ids, watch_pool
 from prism.api.problems import exception_handlers
@@ -93,6 +93,7 @@ def begin_shutdown(app: Litestar) -> None:
     state = app.state.get("prism")
     if isinstance(state, ApiState):
         state.relay_bell.release_all()
+    release_waiters(app)
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -14,7 +14,7 @@ from prism.api.state import api_state
 from prism.integrations.deliver import run_deliverer
 from prism.integrations.wakeup import ChangeWaiter, listening
 
-__all__ = ["WAITER_KEY", "integrations", "waiter_of"]
+__all__ = ["WAITER_KEY", "integrations", "release_waiters", "waiter_of"]
 
 #: Where :func:`integrations` leaves the :class:`ChangeWaiter` in the app state.
 WAITER_KEY = "prism.changes"
@@ -51,3 +51,10 @@ def waiter_of(app: Litestar) -> ChangeWaiter:
     waiter = ChangeWaiter(api_state(app).database)
     app.state[WAITER_KEY] = waiter
     return waiter
+
+
+def release_waiters(app: Litestar) -> None:
+    """The server is stopping: held change-feed requests answer now with what there is."""
+    found: Any = app.state.get(WAITER_KEY)
+    if isinstance(found, ChangeWaiter):
+        found.release_all()

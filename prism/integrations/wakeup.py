@@ -49,7 +49,15 @@ class ChangeWaiter:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.listening = False
+        self.released = False
         self._events: dict[uuid.UUID, asyncio.Event] = {}
+
+    def release_all(self) -> None:
+        """The server is stopping: end every wait now, and every later one at once."""
+        self.released = True
+        for event in self._events.values():
+            event.set()
+        self._events.clear()
 
     def mark(self, owner_id: uuid.UUID) -> Mark:
         """The store's state now, for :meth:`wait`."""
@@ -69,7 +77,7 @@ class ChangeWaiter:
         On PostgreSQL it may return early without a change (a waiter re-reads, then
         waits again until its own deadline).
         """
-        if seconds <= 0:
+        if seconds <= 0 or self.released:
             return
         if mark.stamp is None:
             limit = _POSTGRES_FALLBACK if self.listening else _UNHEARD
@@ -80,7 +88,7 @@ class ChangeWaiter:
         deadline = loop.time() + seconds
         while self.database.change_stamp() == mark.stamp:
             left = deadline - loop.time()
-            if left <= 0:
+            if left <= 0 or self.released:
                 return
             await asyncio.sleep(min(_SQLITE_TICK, left))
 

@@ -89,7 +89,7 @@ async def list_changes(
         mark = waiter.mark(owner)
         found = await state.database.read(read_feed, owner, position, limit, scopes)
         left = deadline - loop.time()
-        if found or left <= 0:
+        if found or left <= 0 or waiter.released:  # released: the server is stopping
             break
         await waiter.wait(mark, left)
     next_cursor = found[-1].cursor if found else encode_cursor(position)
