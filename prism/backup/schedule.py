@@ -42,6 +42,7 @@ __all__ = [
     "BackupStatus",
     "BackupTarget",
     "backup_target",
+    "close_store",
     "database_fingerprint",
     "live_paths",
     "next_run",
@@ -143,7 +144,8 @@ def backup_target(settings: Settings) -> BackupTarget:
     return BackupTarget(store, key_source)
 
 
-def _close(store: BlobStore) -> None:
+def close_store(store: BlobStore) -> None:
+    """Release what a store holds (a relay store's HTTP connections)."""
     if isinstance(store, RelayStore):
         store.close()
 
@@ -219,7 +221,7 @@ def _run(
         return create_backup(opened.store, opened.key_source, database, lake_root), fingerprint
     finally:
         if target is None:
-            _close(opened.store)
+            close_store(opened.store)
 
 
 def _describe(error: Exception) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
+from prism.backup import rekey_repository
+from prism.backup.schedule import backup_target, close_store
 from prism.cli.sync import linked_relay
 from prism.cli.terminal import console, run_async
 from prism.client.relay import DeviceEntry
 from prism.config import Settings
-from prism.errors import ChangeSetRejectedError
+from prism.errors import ChangeSetRejectedError, PrismError
 from prism.sync.keyring import invite_device, revoke_and_rotate
 from prism.sync.keys import DeviceKeys, open_card
 
@@ -80,6 +82,23 @@ def devices_revoke(settings: Settings, device_id: str, yes: bool) -> None:
 
     key_id = run_async(run())
     console.print(f"[green]revoked[/green] {device_id}; new data key {key_id} sealed to the other devices")
+    if settings.backup.repository and not settings.backup.passphrase:
+        _rekey_backups(settings)
+
+
+def _rekey_backups(settings: Settings) -> None:
+    """A new backup key generation under the new data key: the revoked device cannot read
+    backups taken from now on (it keeps what it could read before)."""
+    try:
+        target = backup_target(settings)
+        try:
+            generation = rekey_repository(target.store, target.key_source, target.key_source)
+        finally:
+            close_store(target.store)
+    except PrismError as error:
+        console.print(f"[yellow]backups not re-keyed[/yellow]: {error}; run `prism backup rekey` when you can")
+        return
+    console.print(f"backups: key generation {generation} from now on")
 
 
 def _card_state(device: DeviceEntry, keys: DeviceKeys) -> str:
