@@ -41,7 +41,8 @@ def read_history(
 ) -> tuple[list[DayRow], DayRow | None]:
     """The stored days of one portfolio (None: the owner's total) from ``start`` to ``end``."""
     key = str(portfolio_id) if portfolio_id is not None else ALL_PORTFOLIOS
-    first = start - dt.timedelta(days=1) if start is not None else dt.date.min
+    # The day before ``start`` holds the opening values (none before the first date there is).
+    first = start - dt.timedelta(days=1) if start is not None and start > dt.date.min else dt.date.min
     rows = lake.query(
         f"""SELECT {_COLUMNS} FROM {lake.scan(SNAPSHOTS, owner_id)}
             WHERE portfolio_id = $key AND date >= $first AND date <= $end ORDER BY date""",

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from prism.api.access import FILTERS_BY_PORTFOLIO, portfolio_limit
 from prism.api.pagination import page_of
 from prism.api.schemas import PortfolioIn, PortfolioOut, PortfolioPage
 from prism.api.state import owner_of, state_of
@@ -39,12 +40,14 @@ class PortfolioController(Controller):
         made = await state.database.write(create_portfolio, owner_of(request), data.name, data.base_currency)
         return _out(made)
 
-    @get("/", summary="List portfolios, by name")
+    @get("/", summary="List portfolios, by name", opt={FILTERS_BY_PORTFOLIO: True})
     async def list(
         self, request: Request[Any, Any, Any], cursor: FromQuery[str | None] = None, limit: FromQuery[int] = 100
     ) -> PortfolioPage:
         state = state_of(request)
         found = await state.database.read(list_portfolios, owner_of(request))
+        if (only := portfolio_limit(request)) is not None:  # a token limited to one portfolio
+            found = [p for p in found if p.id == only]
         items, next_cursor = page_of(found, cursor, limit)
         return PortfolioPage(items=[_out(p) for p in items], next_cursor=next_cursor)
 

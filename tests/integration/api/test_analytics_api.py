@@ -104,3 +104,9 @@ async def test_a_new_account_has_an_empty_history(client: Client) -> None:
     assert body["days"] == []
     performance = (await client.get("/api/v1/performance")).json()
     assert (performance["ttwror"], performance["irr"], performance["start"]) == ("0", None, None)
+
+
+async def test_a_period_from_the_first_day_there_is_answers(client: Client) -> None:
+    # The opening day is the day before the start; before 0001-01-01 there is none.
+    answered = await client.get("/api/v1/value-history?start=0001-01-01")
+    assert answered.status_code == 200, answered.text

@@ -72,8 +72,10 @@ async def test_portfolio_limited_token_sees_only_its_portfolio(client: Client) -
     assert (await client.get(f"/api/v1/portfolios/{other}", headers=limited)).status_code == 404
     assert (await client.get(f"/api/v1/portfolios/{other}/holdings", headers=limited)).status_code == 404
     assert (await client.get(f"/api/v1/portfolios/{mine}/holdings", headers=limited)).status_code == 200
+    listed_portfolios = await client.get("/api/v1/portfolios", headers=limited)
+    assert [p["id"] for p in listed_portfolios.json()["items"]] == [mine]  # the list narrows itself
     # Routes over the whole account cannot be narrowed to one portfolio: refused.
-    for path in ("/api/v1/portfolios", "/api/v1/holdings", "/api/v1/assets", "/api/v1/value-history"):
+    for path in ("/api/v1/holdings", "/api/v1/assets", "/api/v1/value-history"):
         assert (await client.get(path, headers=limited)).status_code == 403, path
     written = await client.post("/api/v1/transactions", json=deposit(mine), headers=limited)
     assert written.status_code == 201, written.text
@@ -203,5 +205,6 @@ async def test_a_list_route_that_filters_itself_admits_a_portfolio_limited_token
         limited = bearer(await new_token(client, "read:portfolio", portfolio_id=mine))
         assert (await client.get("/api/v1/portfolios/visible", headers=limited)).json() == [mine]
         assert sorted((await client.get("/api/v1/portfolios/visible")).json()) == sorted([mine, other])
-        # The real list does not declare it (yet): refused, never unfiltered.
-        assert (await client.get("/api/v1/portfolios", headers=limited)).status_code == 403
+        # The real list declares it too: filtered, never whole.
+        listed = await client.get("/api/v1/portfolios", headers=limited)
+        assert [p["id"] for p in listed.json()["items"]] == [mine]
