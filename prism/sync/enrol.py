@@ -20,7 +20,8 @@ from prism.errors import ChangeSetRejectedError, ConflictError, ValidationError
 from prism.storage.catalog import create_account, device_account, ensure_device_account
 from prism.storage.changes import new_device_id
 from prism.storage.engine import Database
-from prism.storage.tables import accounts, changes, clock_states, sync_links
+from prism.storage.integration_tables import webhook_attempts, webhook_deliveries, webhooks
+from prism.storage.tables import accounts, api_tokens, changes, clock_states, sync_links
 from prism.sync.envelopes import (
     AccountCard,
     invitation_secrets,
@@ -158,13 +159,24 @@ def _check_joinable(connection: Connection) -> None:
         raise ConflictError("this device already holds portfolio data; join with an empty device database")
 
 
+def _forget_local_account(connection: Connection, local: uuid.UUID) -> None:
+    """Drop the empty local account and what hangs off it (tokens and webhooks made on this
+    device before it joined serve an account that is going away)."""
+    deliveries = select(webhook_deliveries.c.id).where(webhook_deliveries.c.owner_id == local)
+    connection.execute(delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(deliveries)))
+    connection.execute(delete(webhook_deliveries).where(webhook_deliveries.c.owner_id == local))
+    connection.execute(delete(webhooks).where(webhooks.c.owner_id == local))
+    connection.execute(delete(api_tokens).where(api_tokens.c.owner_id == local))
+    connection.execute(delete(clock_states).where(clock_states.c.owner_id == local))
+    connection.execute(delete(accounts).where(accounts.c.id == local))
+
+
 def _adopt(connection: Connection, keys: DeviceKeys, relay_url: str) -> None:
     """Make the device serve the joined account (replacing its empty local one)."""
     _check_joinable(connection)
     local = device_account(connection)
     if local is not None and local != keys.owner_id:
-        connection.execute(delete(clock_states).where(clock_states.c.owner_id == local))
-        connection.execute(delete(accounts).where(accounts.c.id == local))
+        _forget_local_account(connection, local)
     if local != keys.owner_id:
         create_account(connection, "Device owner", account_id=keys.owner_id)
     connection.execute(delete(clock_states).where(clock_states.c.owner_id == keys.owner_id))

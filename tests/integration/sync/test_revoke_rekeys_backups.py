@@ -31,6 +31,8 @@ def test_backups_after_a_revocation_are_closed_to_the_revoked_device(relay: Rela
     invited = _prism(laptop, repository, "devices", "add")
     code = re.search(r"--code ([A-Z2-7-]+)$", invited, re.MULTILINE)
     assert code is not None, invited
+    # A token made on the phone before it joins goes with its empty local account.
+    _prism(phone, repository, "token", "create", "--scope", "read:portfolio")
     _prism(phone, repository, "sync", "join", "--relay", relay.url, "--code", code[1])
     _prism(laptop, repository, "backup", "init")
     _prism(laptop, repository, "backup", "create")
