@@ -101,7 +101,8 @@ def start_cluster(workers: int, folder: Path) -> tuple[subprocess.Popen[bytes], 
     ready = folder / "ready.json"
     command = [sys.executable, str(ROOT / "deploy" / "local_cluster.py"), "--workers", str(workers), "--port", "0"]
     # Every simulated device comes from one loopback address: lift the per-address limit.
-    env = {**os.environ, "PRISM_RELAY_ACCOUNTS_PER_HOUR": "100000"}
+    # and the readers share tokens: no per-token rate limit either.
+    env = {**os.environ, "PRISM_RELAY_ACCOUNTS_PER_HOUR": "100000", "PRISM_RATE_LIMIT_PER_MINUTE": "0"}
     process = subprocess.Popen(
         [*command, "--dir", str(folder / "run"), "--ready-file", str(ready)],
         stdout=subprocess.DEVNULL,

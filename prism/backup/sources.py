@@ -74,9 +74,12 @@ def lake_files(lake_root: Path) -> list[tuple[str, Path]]:
     if not lake_root.is_dir():
         return []
     found = [
-        (path.relative_to(lake_root).as_posix(), path)
+        (relative, path)
         for path in lake_root.rglob("*")
-        if path.is_file() and not path.name.startswith(".tmp-")
+        if path.is_file()
+        and not path.name.startswith(".tmp-")
+        # Other accounts' backup blobs a device keeps as their relay are theirs, not its lake.
+        and not (relative := path.relative_to(lake_root).as_posix()).startswith("backups/")
     ]
     return sorted(found, key=lambda pair: (not pair[0].endswith("_manifest.json"), pair[0]))
 

@@ -316,6 +316,7 @@ def _serve(settings: Settings, relay_url: str | None = None, *, ready_json: bool
             host=settings.server.host,
             port=settings.server.port,
             log_level="warning",
+            access_log=False,  # it would name client addresses
             # In-flight requests get this long to finish; held long-polls were answered
             # at once (begin_shutdown), so only a slow request is ever cut.
             timeout_graceful_shutdown=10,
