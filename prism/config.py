@@ -45,6 +45,8 @@ variable                        meaning (default)
 ``PRISM_BACKUP_INTERVAL``       seconds between scheduled backups after changes,
                                 ``0`` for none (``3600``)
 ``PRISM_HIVE_URL``              the hive a device resolves ISINs against (none)
+``PRISM_TELEMETRY``             send anonymous counts and timings (``false``: opt-in)
+``PRISM_TELEMETRY_URL``         where telemetry goes (none: nothing is sent even when on)
 ``PRISM_HIVE_CONTRIBUTE``       send contributions to the hive (``false``: opt-in)
 ``PRISM_HIVE_TOKEN``            the bearer token a device presents to that hive (none)
 =============================  =====================================================
@@ -69,6 +71,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SyncSettings",
+    "TelemetrySettings",
     "load_settings",
     "normalize_database_url",
 ]
@@ -160,6 +163,14 @@ class BackupSettings(msgspec.Struct, frozen=True, kw_only=True):
         return f"BackupSettings(repository={self.repository!r}, interval_seconds={self.interval_seconds})"
 
 
+class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Opt-in telemetry: counts and timings only, to a configured endpoint, once a day."""
+
+    enabled: bool = False
+    endpoint: str | None = None
+    interval_seconds: int = 86_400
+
+
 class HiveSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Which hive a device resolves ISINs against, and whether it contributes (opt-in)."""
 
@@ -181,6 +192,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     lake: LakeSettings | None = None
     backup: BackupSettings = BackupSettings()
     hive: HiveSettings = HiveSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @property
     def lake_settings(self) -> LakeSettings:
@@ -294,6 +306,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "contribute": _boolean(env, "PRISM_HIVE_CONTRIBUTE"),
         "token": env.get("PRISM_HIVE_TOKEN") or None,
     }
+    telemetry_fields: dict[str, Any] = {
+        "enabled": _boolean(env, "PRISM_TELEMETRY"),
+        "endpoint": env.get("PRISM_TELEMETRY_URL") or None,
+    }
     for name in ("mode", "host", "port"):
         if overrides.get(name) is not None:
             server_fields[name] = overrides.pop(name)
@@ -305,9 +321,19 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         lake = msgspec.convert(lake_fields, LakeSettings)
         backup = msgspec.convert(backup_fields, BackupSettings)
         hive = msgspec.convert(hive_fields, HiveSettings)
+        telemetry = msgspec.convert(telemetry_fields, TelemetrySettings)
     except msgspec.ValidationError as error:
         raise ValidationError(str(error), field=_setting_of(str(error))) from None
-    return Settings(data_dir=data_dir, database=database, server=server, sync=sync, lake=lake, backup=backup, hive=hive)
+    return Settings(
+        data_dir=data_dir,
+        database=database,
+        server=server,
+        sync=sync,
+        lake=lake,
+        backup=backup,
+        hive=hive,
+        telemetry=telemetry,
+    )
 
 
 def _setting_of(message: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,8 +46,9 @@ from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
 from prism.storage.lake import open_lake
 from prism.sync.relay import NOTIFY_CHANNEL
+from prism.telemetry import send_reports
 
-__all__ = ["begin_shutdown", "create_app"]
+__all__ = ["begin_shutdown", "create_app", "route_templates"]
 
 API_ROUTES: list[ControllerRouterHandler] = [
     PortfolioController,
@@ -87,6 +89,11 @@ RELAY_ROUTES += [upload_chunk, complete, latest, get_chunk, storage]
 RELAY_ROUTES += HIVE_RELAY_ROUTES
 
 
+def route_templates(app: Litestar) -> list[str]:
+    """The app's ``/api/v1`` path templates as the request metrics name them (``{id}``)."""
+    return sorted({re.sub(r":[a-z]+\}", "}", route.path) for route in app.routes if route.path.startswith("/api/v1")})
+
+
 def begin_shutdown(app: Litestar) -> None:
     """The server stops taking connections: answer held long-polls now, so the requests in
     flight can finish within the grace period instead of being cut off."""
@@ -121,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
             async with (
                 database.listen(NOTIFY_CHANNEL, bell.ring_payload),
                 scheduled_backups(settings),
+                send_reports(settings, database, route_templates(app)),
                 integrations(app),
             ):
                 yield

@@ -34,6 +34,7 @@ COMMANDS = {
     "serve": "prism.cli.serve:serve",
     "sidecar": "prism.cli.sidecar:sidecar",
     "sync": "prism.cli.sync:sync",
+    "telemetry": "prism.cli.telemetry:telemetry",
     "token": "prism.cli.token_group:token",
 }
 
