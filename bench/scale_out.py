@@ -40,8 +40,10 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import nacl.signing
@@ -57,6 +59,7 @@ from prism.sync.codec import ChangeSetHeader, WireChange, seal
 from prism.sync.keys import join_verifier
 
 console = Console()
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 
@@ -135,6 +138,20 @@ async def make_devices(url: str, devices: int) -> list[Device]:
     return found
 
 
+async def _attempt_call(figures: Figures, call: Awaitable[T]) -> T | None:
+    """``call``'s answer, or None after counting its failure and pausing (the device retries)."""
+    try:
+        return await call
+    except ServerError:
+        figures.server_errors += 1
+    except RelayUnavailableError:
+        figures.transport_errors += 1
+    except ProblemError as error:
+        console.print(f"refused: {error}")
+    await asyncio.sleep(0.5)
+    return None
+
+
 async def push_loop(device: Device, data_key: bytes, figures: Figures, until: float) -> None:
     """Push a set of 1 to 50 changes every 1 to 5 s; resend on a connection failure."""
     rng = random.Random(device.device_id)
@@ -151,19 +168,8 @@ async def push_loop(device: Device, data_key: bytes, figures: Figures, until: fl
         body = seal(header, changes, data_key=data_key, signing_key=device.key)
         for _attempt in range(20):
             sent = time.perf_counter()
-            try:
-                seq = await device.relay.push(body)
-            except ServerError:
-                figures.server_errors += 1
-                await asyncio.sleep(0.5)
-                continue
-            except RelayUnavailableError:
-                figures.transport_errors += 1
-                await asyncio.sleep(0.5)
-                continue
-            except ProblemError as error:
-                console.print(f"refused: {error}")
-                await asyncio.sleep(0.5)
+            seq = await _attempt_call(figures, device.relay.push(body))
+            if seq is None:
                 continue
             figures.pushes.append((time.perf_counter() - sent) * 1000)
             figures.sent_at[set_id] = sent
@@ -175,19 +181,9 @@ async def push_loop(device: Device, data_key: bytes, figures: Figures, until: fl
 async def pull_loop(device: Device, figures: Figures, until: float, ids: dict[int, uuid.UUID]) -> None:
     """Long-poll for new sets; note when each arrives."""
     while time.monotonic() < until:
-        try:
-            page = await device.relay.pull(device.cursor, wait=min(25.0, max(0.1, until - time.monotonic())))
-        except ServerError:
-            figures.server_errors += 1
-            await asyncio.sleep(0.5)
-            continue
-        except RelayUnavailableError:
-            figures.transport_errors += 1
-            await asyncio.sleep(0.5)
-            continue
-        except ProblemError as error:
-            console.print(f"refused: {error}")
-            await asyncio.sleep(0.5)
+        wait = min(25.0, max(0.1, until - time.monotonic()))
+        page = await _attempt_call(figures, device.relay.pull(device.cursor, wait=wait))
+        if page is None:
             continue
         now = time.perf_counter()
         for item in page.items:

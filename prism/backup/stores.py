@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prism.backup.processes import process_running
 from prism.config import BackupSettings
 from prism.errors import NotFoundError, RepositoryError, ValidationError
+from prism.storage.lake.objects import split_s3_url, write_atomically
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -73,17 +73,7 @@ class FolderStore:
         target = self.root / check_name(name)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f"{_TEMPORARY}{os.getpid()}-")
-            try:
-                with os.fdopen(handle, "wb") as file:
-                    file.write(data)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-            _sync_folder(target.parent)
+            write_atomically(target, data, prefix=f"{_TEMPORARY}{os.getpid()}-")
         except OSError as error:
             raise RepositoryError(f"cannot write {name} in {self.root}: {error.strerror or error}") from None
 
@@ -132,27 +122,11 @@ class FolderStore:
             raise RepositoryError(f"cannot read {name} in {self.root}: {error.strerror or error}") from None
 
 
-def _sync_folder(folder: Path) -> None:
-    # The rename is durable only once the folder's entry is on disk.
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _split_s3_url(url: str) -> tuple[str, str]:
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise ValidationError(f"{url!r} names no bucket", field="PRISM_BACKUP_REPOSITORY")
-    return bucket, prefix.strip("/")
-
-
 class S3Store:
     """A repository under an S3 bucket and prefix."""
 
     def __init__(self, settings: BackupSettings) -> None:
-        self.bucket, self.prefix = _split_s3_url(settings.repository or "")
+        self.bucket, self.prefix = split_s3_url(settings.repository or "", field="PRISM_BACKUP_REPOSITORY")
         self.client: S3Client = boto3.client(
             "s3",
             endpoint_url=settings.s3_endpoint,

@@ -25,7 +25,7 @@ from prism.errors import StorageError, ValidationError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["FolderObjects", "ObjectStore", "S3Objects", "open_objects", "split_s3_url"]
+__all__ = ["FolderObjects", "ObjectStore", "S3Objects", "open_objects", "split_s3_url", "write_atomically"]
 
 
 class ObjectStore(Protocol):
@@ -63,16 +63,7 @@ class FolderObjects:
     def put(self, key: str, data: bytes) -> None:
         target = self.root / _check_key(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data, prefix=".tmp-", suffix=target.suffix)
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -95,12 +86,33 @@ class FolderObjects:
         return str(self.root / _check_key(key))
 
 
-def split_s3_url(url: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` as ``("bucket", "some/prefix")``."""
+def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = "") -> None:
+    """Write ``data`` to ``target`` so a reader sees all of it or the old file: a temporary
+    file in the same folder (named ``prefix...``), flushed to disk, renamed over ``target``,
+    and the folder's entry flushed too (the rename is durable only then)."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    descriptor = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def split_s3_url(url: str, *, field: str = "PRISM_LAKE_URL") -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` as ``("bucket", "some/prefix")`` (``field``: the setting, for errors)."""
     rest = url.removeprefix("s3://")
     bucket, _, prefix = rest.partition("/")
     if not bucket:
-        raise ValidationError(f"{url!r} names no bucket", field="PRISM_LAKE_URL")
+        raise ValidationError(f"{url!r} names no bucket", field=field)
     return bucket, prefix.strip("/")
 
 
