@@ -32,8 +32,9 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prism.config import normalize_database_url
+from server_shapes import each_shape
 
 console = Console()
 
@@ -121,26 +122,8 @@ def main() -> None:
     for column in ("server", "latency p50", "latency p99", "the write's round trip p50 (baseline)"):
         table.add_column(column, justify="left" if column == "server" else "right")
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as name:
-        folder = Path(name)
-        single, url = _start(f"sqlite:///{folder / 'prism.db'}", folder / "sqlite")
-        try:
-            _row(table, "one process, SQLite", *asyncio.run(measure(url, url, args.writes)))
-        finally:
-            single.terminate()
-            single.wait()
-        import pgserver
-
-        server = pgserver.get_server(folder / "pg", cleanup_mode="stop")
-        pg_url = normalize_database_url(server.get_uri())
-        first, url_1 = _start(pg_url, folder / "one")
-        second, url_2 = _start(pg_url, folder / "two")
-        try:
-            _row(table, "two replicas, PostgreSQL", *asyncio.run(measure(url_1, url_2, args.writes)))
-        finally:
-            for process in (first, second):
-                process.terminate()
-                process.wait()
-            server.cleanup()
+        for shape, first, second in each_shape(Path(name), _start):
+            _row(table, shape, *asyncio.run(measure(first, second, args.writes)))
     console.print(table)
 
 

@@ -34,10 +34,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from server_shapes import each_shape
 from sync_e2e import _start_relay
 
 from prism.client.relay import RelayClient, RelayIdentity
-from prism.config import normalize_database_url
 from prism.sync.codec import ChangeSetHeader, WireChange, seal
 
 console = Console()
@@ -102,26 +102,8 @@ def main() -> None:
     for column in ("relay", "wake-up p50", "wake-up p99", "bare round trip p50 (baseline)", "ratio"):
         table.add_column(column, justify="left" if column == "relay" else "right")
     with tempfile.TemporaryDirectory(prefix="prism-bench-") as name:
-        folder = Path(name)
-        relay, url = _start_relay(f"sqlite:///{folder / 'relay.db'}", folder / "sqlite")
-        try:
-            _row(table, "one process, SQLite", *asyncio.run(measure(url, url, args.pushes)))
-        finally:
-            relay.terminate()
-            relay.wait()
-        import pgserver
-
-        server = pgserver.get_server(folder / "pg", cleanup_mode="stop")
-        pg_url = normalize_database_url(server.get_uri())
-        first, url_1 = _start_relay(pg_url, folder / "one")
-        second, url_2 = _start_relay(pg_url, folder / "two")
-        try:
-            _row(table, "two replicas, PostgreSQL", *asyncio.run(measure(url_1, url_2, args.pushes)))
-        finally:
-            for process in (first, second):
-                process.terminate()
-                process.wait()
-            server.cleanup()
+        for shape, first, second in each_shape(Path(name), _start_relay):
+            _row(table, shape, *asyncio.run(measure(first, second, args.pushes)))
     console.print(table)
 
 
