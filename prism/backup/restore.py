@@ -7,9 +7,11 @@ temporary names, checked against the manifest's SHA-256, flushed, and only then 
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import secrets
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -97,6 +99,7 @@ def restore_snapshot(
                     raise RepositoryDamagedError(f"{entry.path} of snapshot {full_id[:8]} does not match its hash")
             for temporary, path in zip(temporaries, targets, strict=True):
                 os.replace(temporary, path)
+            _sync_folders(targets)
         finally:
             for temporary in temporaries:
                 temporary.unlink(missing_ok=True)
@@ -220,5 +223,37 @@ class _Files:
             raise StorageError(f"short write to {self.paths[number]}")
 
     def sync(self) -> None:
+        """Everything written reaches the disk before any file is renamed into place.
+
+        On Linux one ``syncfs`` of the target's file system does it; opening and flushing
+        thousands of lake files one by one took a quarter of a restore's time.
+        """
+        if self.paths and _syncfs(self.paths[0].parent):
+            return
         for number in range(len(self.paths)):
             os.fsync(self._descriptor(number))
+
+
+def _syncfs(folder: Path) -> bool:
+    """Flush the file system holding ``folder`` (Linux ``syncfs``); False where there is none."""
+    function = getattr(_LIBC, "syncfs", None) if _LIBC is not None else None
+    if function is None:
+        return False
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        return bool(function(descriptor) == 0)
+    finally:
+        os.close(descriptor)
+
+
+def _sync_folders(paths: list[Path]) -> None:
+    """Make the renames durable: flush each folder's entries."""
+    for folder in sorted({path.parent for path in paths}):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
