@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prism.backup.processes import process_running
 from prism.config import BackupSettings
 from prism.errors import NotFoundError, RepositoryError, ValidationError
-from prism.storage.lake.objects import split_s3_url, write_atomically
+from prism.storage.files import split_s3_url, write_atomically
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

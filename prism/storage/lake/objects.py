@@ -9,8 +9,6 @@ here, at the boundary.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from prism.config import LakeSettings
 from prism.errors import StorageError, ValidationError
+from prism.storage.files import split_s3_url, write_atomically
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -84,36 +83,6 @@ class FolderObjects:
 
     def uri(self, key: str) -> str:
         return str(self.root / _check_key(key))
-
-
-def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = "") -> None:
-    """Write ``data`` to ``target`` so a reader sees all of it or the old file: a temporary
-    file in the same folder (named ``prefix...``), flushed to disk, renamed over ``target``,
-    and the folder's entry flushed too (the rename is durable only then)."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=suffix)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    descriptor = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def split_s3_url(url: str, *, field: str = "PRISM_LAKE_URL") -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` as ``("bucket", "some/prefix")`` (``field``: the setting, for errors)."""
-    rest = url.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise ValidationError(f"{url!r} names no bucket", field=field)
-    return bucket, prefix.strip("/")
 
 
 class S3Objects:
