@@ -98,7 +98,8 @@ class Database:
                 async with session.begin():
                     return await session.run_sync(work, *args, **kwargs)
         except exc.IntegrityError as error:
-            raise ConflictError(f"the write conflicts with stored data: {error.orig}") from error
+            # The driver's message names tables and constraints: not for the client's eyes.
+            raise ConflictError("the write conflicts with stored data (a row with the same key exists)") from error
         except exc.DBAPIError as error:
             raise StorageError(f"the database failed: {error.orig}") from error
 
