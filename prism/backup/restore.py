@@ -29,6 +29,7 @@ from prism.backup.sealing import open_chunk
 from prism.backup.snapshots import FileEntry, load_manifest, resolve_snapshot
 from prism.backup.stores import BlobStore
 from prism.errors import ConflictError, NotFoundError, RepositoryDamagedError, StorageError
+from prism.storage.files import sync_folder
 
 __all__ = ["RestoreSummary", "restore_snapshot"]
 
@@ -249,11 +250,7 @@ def _syncfs(folder: Path) -> bool:
 def _sync_folders(paths: list[Path]) -> None:
     """Make the renames durable: flush each folder's entries."""
     for folder in sorted({path.parent for path in paths}):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        sync_folder(folder)
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None

@@ -20,8 +20,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -36,6 +34,7 @@ from prism.backup.relay_store import RelayStore, relay_target
 from prism.backup.stores import BlobStore, open_store
 from prism.config import Settings
 from prism.errors import ConflictError, NotFoundError, PrismError
+from prism.storage.files import write_atomically
 
 __all__ = [
     "STATE_NAME",
@@ -102,16 +101,7 @@ def read_status(settings: Settings) -> BackupStatus:
 def _write_status(settings: Settings, status: BackupStatus) -> None:
     path = _state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-backup-state-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(msgspec.json.encode(status))
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, msgspec.json.encode(status), prefix=".tmp-backup-state-")
 
 
 def live_paths(settings: Settings) -> tuple[Path, Path | None]:

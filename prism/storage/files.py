@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prism.errors import ValidationError
 
-__all__ = ["split_s3_url", "write_atomically"]
+__all__ = ["split_s3_url", "sync_folder", "write_atomically"]
 
 
 def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = "") -> None:
@@ -26,7 +26,12 @@ def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = ""
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    descriptor = os.open(target.parent, os.O_RDONLY)
+    sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries to disk: a rename in it is durable only then."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Column, Connection, Dialect, select
 
 from prism.domain.ledger import LedgerEntry, TransactionType
 from prism.domain.positions import SortKey
+from prism.storage.stored_rows import Memo
 from prism.storage.tables import transactions
 
 __all__ = ["ENTRY_COLUMNS", "gc_paused", "load_ledger"]
@@ -54,27 +55,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Memo(dict[Any, Any]):
-    """``convert`` of stored values, each computed once."""
-
-    __slots__ = ("convert",)
-
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.convert = convert
-
-    def __missing__(self, key: Any) -> Any:
-        value = self[key] = self.convert(key)
-        return value
-
-
 def _same(value: Any) -> Any:
     return value
 
 
-def _memo(column: Column[Any], dialect: Dialect) -> _Memo:
+def _memo(column: Column[Any], dialect: Dialect) -> Memo:
     processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-    return _Memo(processor or _same)
+    return Memo(processor or _same)
 
 
 def _entry_id(value: str) -> uuid.UUID:

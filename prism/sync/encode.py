@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, Dialect, Table
 
 from prism.domain.hlc import COUNTER_BITS, hlc_time
-from prism.storage.stored_rows import bind_processor, insert_sql, sqlite_insert, stored
+from prism.storage.stored_rows import Memo, bind_processor, insert_sql, sqlite_insert, stored
 from prism.storage.types import ExactDecimal, Id, UTCDateTime
 
 if TYPE_CHECKING:
@@ -70,18 +70,10 @@ def decode_column(column: Column[Any], value: Any) -> Any:
     return None if value is None else _parser(column)(value)
 
 
-class _Memo(dict[str, Any]):
-    """``convert`` of text values, each computed once."""
+class _Memo(Memo):
+    """:class:`~prism.storage.stored_rows.Memo`, called on wire values: text is memoized."""
 
-    __slots__ = ("convert",)
-
-    def __init__(self, convert: Convert) -> None:
-        super().__init__()
-        self.convert = convert
-
-    def __missing__(self, key: str) -> Any:
-        value = self[key] = self.convert(key)
-        return value
+    __slots__ = ()
 
     def __call__(self, value: Any) -> Any:
         # Only text is memoized: JSON's 1, 1.0 and true are equal keys but not equal values.
