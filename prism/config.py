@@ -15,6 +15,11 @@ variable                        meaning (default)
 ``PRISM_SQLITE_SYNCHRONOUS``    ``FULL`` (default: an acknowledged commit survives
                                 power loss) or ``NORMAL`` (survives a crash of Prism)
 ``PRISM_DATABASE_ECHO``         log SQL (``false``)
+``PRISM_DATABASE_ENCRYPT``      keep the device database encrypted at rest (SQLCipher)
+                                and the lake's per-owner files with it (``false``)
+``PRISM_DATABASE_PASSPHRASE``   the passphrase an encrypted device database opens with
+``PRISM_DATABASE_KEY_SOURCE``   ``passphrase`` or ``keyring`` (a random key the OS
+                                keyring holds) (``passphrase``)
 ``PRISM_MODE``                  ``device`` (one local account, a bearer token in
                                 ``<data dir>/api-token``) or ``hosted`` (``device``)
 ``PRISM_HOST``, ``PRISM_PORT``  where ``prism serve`` listens (``127.0.0.1``, ``8731``)
@@ -87,6 +92,10 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     busy_timeout_ms: int = 5000
     synchronous: Synchronous = "FULL"
     echo: bool = False
+    #: Keep a SQLite file encrypted at rest (see :mod:`prism.storage.sqlite_keys`).
+    encrypt: bool = False
+    passphrase: str | None = None
+    key_source: Literal["passphrase", "keyring"] = "passphrase"
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +109,9 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
             return None
         path = self.url.split(":///", 1)[1].split("?", 1)[0] if ":///" in self.url else ""
         return Path(path) if path and path != ":memory:" else None
+
+    def __repr__(self) -> str:  # never print the passphrase (nor a password in the URL)
+        return f"DatabaseSettings(sqlite={self.is_sqlite}, encrypt={self.encrypt}, key_source={self.key_source!r})"
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -266,6 +278,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         "busy_timeout_ms": _integer(env, "PRISM_SQLITE_BUSY_TIMEOUT_MS", 5000),
         "synchronous": synchronous,
         "echo": _boolean(env, "PRISM_DATABASE_ECHO"),
+        "encrypt": _boolean(env, "PRISM_DATABASE_ENCRYPT"),
+        "passphrase": env.get("PRISM_DATABASE_PASSPHRASE") or None,
+        "key_source": env.get("PRISM_DATABASE_KEY_SOURCE", "passphrase").strip().lower(),
     }
     server_fields: dict[str, Any] = {
         "mode": env.get("PRISM_MODE", "device"),

@@ -31,6 +31,7 @@ from prism.backup.snapshots import FileEntry, Manifest, write_manifest
 from prism.backup.sources import database_image, lake_files, page_size, read_pieces
 from prism.backup.stores import BlobStore
 from prism.errors import StorageError
+from prism.storage.sqlite_keys import SQLiteKey
 
 __all__ = ["Checkpoint", "Progress", "SnapshotSummary", "create_backup"]
 
@@ -188,15 +189,20 @@ def create_backup(
     progress: Progress | None = None,
     *,
     checkpoint: Checkpoint | None = None,
+    database_key: SQLiteKey | None = None,
 ) -> SnapshotSummary:
-    """Take a snapshot of ``database_path`` and the files under ``lake_root`` into the repository."""
+    """Take a snapshot of ``database_path`` and the files under ``lake_root`` into the repository.
+
+    ``database_key`` opens an encrypted database; its snapshot holds the ciphertext.
+    """
     started = time.monotonic()
     repository = open_repository(store, key_source)
     with lock_repository(store, exclusive=False) as lock:
         run = _Run(repository, lock, checkpoint)
         try:
-            with database_image(database_path) as image:
-                chunk_size = max(repository.config.db_chunk_size, page_size(image))
+            with database_image(database_path, database_key) as image:
+                encrypted = database_key is not None
+                chunk_size = max(repository.config.db_chunk_size, page_size(image, encrypted=encrypted))
                 sources = [_Source(database_path.name, "database", image, chunk_size)]
                 if lake_root is not None:
                     file_size = repository.config.file_chunk_size

@@ -35,6 +35,7 @@ from prism.backup.stores import BlobStore, open_store
 from prism.config import Settings
 from prism.errors import ConflictError, NotFoundError, PrismError
 from prism.storage.files import write_atomically
+from prism.storage.sqlite_keys import database_key
 
 __all__ = [
     "STATE_NAME",
@@ -208,7 +209,9 @@ def _run(
     opened = target or backup_target(settings)
     try:
         _ensure_repository(settings, opened)
-        return create_backup(opened.store, opened.key_source, database, lake_root), fingerprint
+        key = database_key(settings.database)
+        summary = create_backup(opened.store, opened.key_source, database, lake_root, database_key=key)
+        return summary, fingerprint
     finally:
         if target is None:
             close_store(opened.store)

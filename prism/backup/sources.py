@@ -2,28 +2,42 @@
 
 The database is copied with SQLite's online backup API into a temporary file beside it,
 so the copy is consistent while the app keeps writing, and is then cut into page-aligned
-chunks. Lake files are immutable and are cut into large fixed chunks (whole-file dedup).
+chunks. An encrypted (SQLCipher) database is copied byte for byte instead, with its
+write-ahead log emptied and writers held off for the copy: the image stays ciphertext
+(no plaintext copy on disk), and pages that did not change keep their bytes, so they
+deduplicate across snapshots (the backup API would re-encrypt every page with a fresh
+IV). Lake files are immutable and are cut into large fixed chunks (whole-file dedup).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from prism.backup.processes import process_running
 from prism.errors import NotFoundError, StorageError, ValidationError
+from prism.storage.sqlite_keys import SQLiteKey, connect_sqlite, file_state
 
 __all__ = ["database_image", "lake_files", "page_size", "read_pieces"]
 
 
-def page_size(path: Path) -> int:
-    """The page size in a SQLite file's header (bytes 16-17; 1 means 65536)."""
+#: SQLCipher 4's page size (Prism never changes ``cipher_page_size``).
+ENCRYPTED_PAGE_SIZE = 4096
+
+
+def page_size(path: Path, *, encrypted: bool = False) -> int:
+    """The page size in a SQLite file's header (bytes 16-17; 1 means 65536), or SQLCipher's
+    page size for an ``encrypted`` file (whose header is ciphertext)."""
     with path.open("rb") as file:
         header = file.read(100)
+    if encrypted and len(header) == 100:
+        return ENCRYPTED_PAGE_SIZE
     if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
         raise ValidationError(f"{path} is not a SQLite database", field="database")
     size = int.from_bytes(header[16:18], "big")
@@ -31,12 +45,22 @@ def page_size(path: Path) -> int:
 
 
 @contextmanager
-def database_image(database_path: Path) -> Iterator[Path]:
-    """A consistent copy of the database in a temporary file beside it, removed afterwards."""
+def database_image(database_path: Path, key: SQLiteKey | None = None) -> Iterator[Path]:
+    """A consistent copy of the database in a temporary file beside it, removed afterwards.
+
+    ``key`` opens an encrypted database (its image is the ciphertext itself).
+    """
     if not database_path.is_file():
         raise NotFoundError(f"there is no database at {database_path}")
     _sweep_images(database_path)
     image = database_path.with_name(f".{database_path.name}.backup-{os.getpid()}-{secrets.token_hex(4)}")
+    if file_state(database_path) == "encrypted":
+        try:
+            _ciphertext_copy(database_path, image, key)
+            yield image
+        finally:
+            image.unlink(missing_ok=True)
+        return
     try:
         source = sqlite3.connect(f"{database_path.absolute().as_uri()}?mode=ro", uri=True)
         try:
@@ -54,6 +78,31 @@ def database_image(database_path: Path) -> Iterator[Path]:
     finally:
         for leftover in (image, image.with_name(image.name + "-journal")):
             leftover.unlink(missing_ok=True)
+
+
+def _ciphertext_copy(database_path: Path, image: Path, key: SQLiteKey | None, attempts: int = 50) -> None:
+    if key is None:
+        raise ValidationError(f"the database {database_path} is encrypted: its key is needed", field="database")
+    connection = connect_sqlite(database_path, key, isolation_level=None, timeout=30.0)
+    log = Path(f"{database_path}-wal")
+    try:
+        for _ in range(attempts):
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            # Writers wait while this lock is held; with the log empty, the file alone is
+            # the committed state and no checkpoint can change it under the copy.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                if not log.exists() or log.stat().st_size == 0:
+                    shutil.copyfile(database_path, image)
+                    return
+            finally:
+                connection.execute("ROLLBACK")
+            time.sleep(0.02)  # a reader kept the log from emptying: let it finish
+    except Exception as error:
+        raise StorageError(f"cannot copy the database {database_path} for a backup: {error}") from None
+    finally:
+        connection.close()
+    raise StorageError(f"the database {database_path} stayed busy: its log never emptied for a copy; try again")
 
 
 def _sweep_images(database_path: Path) -> None:

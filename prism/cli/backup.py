@@ -30,6 +30,7 @@ from prism.backup.verify import verify_repository
 from prism.cli.terminal import console, progress_bar
 from prism.config import Settings
 from prism.errors import PrismError
+from prism.storage.sqlite_keys import database_key
 
 __all__ = ["backup"]
 
@@ -103,7 +104,14 @@ def backup_create(settings: Settings) -> None:
         store = _store(settings)
         key = device_key_source(settings)
         with _byte_bar("backing up") as advance:
-            done = create_backup(store, key, device_database_path(settings), device_lake_root(settings), advance)
+            done = create_backup(
+                store,
+                key,
+                device_database_path(settings),
+                device_lake_root(settings),
+                advance,
+                database_key=database_key(settings.database),
+            )
     table = Table(title=f"snapshot {done.short_id}", title_justify="left", show_header=False)
     table.add_column("")
     table.add_column("", justify="right")

@@ -1,9 +1,11 @@
-"""``prism db``: migrate the store, show its revision, rebuild the positions projection."""
+"""``prism db``: migrate the store, show its revision, rebuild the positions projection,
+and encrypt, decrypt or re-key the device file."""
 
 from __future__ import annotations
 
 import click
 
+from prism.cli.db_encryption import db_decrypt, db_encrypt, db_rekey
 from prism.cli.terminal import console, progress_bar, run_async, upgraded_store
 from prism.config import Settings
 from prism.migrations import current_revision, downgrade, head_revision, upgrade, upgrade_device
@@ -89,3 +91,8 @@ def db_rebuild(settings: Settings) -> None:
             return len(owners)
 
     console.print(f"rebuilt the projection of {run_async(run())} account(s)")
+
+
+db.add_command(db_encrypt)
+db.add_command(db_decrypt)
+db.add_command(db_rekey)

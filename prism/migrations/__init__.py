@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
@@ -33,6 +32,8 @@ from prism.config import DatabaseSettings
 from prism.errors import MigrationError
 from prism.storage.engine import Database, open_database
 from prism.storage.projection import run_maintenance
+from prism.storage.sqlite_conversion import encrypt_if_asked
+from prism.storage.sqlite_keys import SQLiteKey, connect_sqlite, database_key
 
 __all__ = [
     "alembic_config",
@@ -107,8 +108,8 @@ async def downgrade(database: Database, revision: str, *, config: Config | None 
     await _run(database, config or alembic_config(), "downgrade", revision)
 
 
-def _stored_revision(path: Path) -> str | None:
-    with closing(sqlite3.connect(path)) as connection:
+def _stored_revision(path: Path, key: SQLiteKey | None) -> str | None:
+    with closing(connect_sqlite(path, key)) as connection:
         found = connection.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'"
         ).fetchone()
@@ -118,11 +119,12 @@ def _stored_revision(path: Path) -> str | None:
         return None if row is None else str(row[0])
 
 
-def _copy(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite file (the online backup API)."""
+def _copy(source: Path, target: Path, key: SQLiteKey | None) -> None:
+    """A consistent copy of a live SQLite file (the online backup API), encrypted with the
+    same key when the file is."""
     with (
-        closing(sqlite3.connect(source)) as live,
-        closing(sqlite3.connect(target)) as copy,
+        closing(connect_sqlite(source, key)) as live,
+        closing(connect_sqlite(target, key)) as copy,
     ):
         live.backup(copy)
 
@@ -149,11 +151,12 @@ async def upgrade_device(
     backup: Path | None = None
     if path is not None and path.exists():
         target = head_revision(config) if revision == "head" else revision
-        current = _stored_revision(path)
+        key = database_key(settings)
+        current = _stored_revision(path, key)
         if current != target:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
             backup = path.with_name(f"{path.name}.before-upgrade-{current or 'empty'}-{stamp}")
-            await asyncio.to_thread(_copy, path, backup)
+            await asyncio.to_thread(_copy, path, backup, key)
     database = open_database(settings)
     try:
         await upgrade(database, revision, config=config)
@@ -167,8 +170,13 @@ async def upgrade_device(
 
 
 async def open_upgraded(settings: DatabaseSettings) -> Database:
-    """The store at ``settings``, upgraded to this code's schema (a device file safely)."""
+    """The store at ``settings``, upgraded to this code's schema (a device file safely).
+
+    A plaintext device file asked to be encrypted (``PRISM_DATABASE_ENCRYPT``) is
+    converted first, crash-safely (:mod:`prism.storage.sqlite_conversion`).
+    """
     if settings.is_sqlite:
+        await asyncio.to_thread(encrypt_if_asked, settings)
         await upgrade_device(settings)
         return open_database(settings)
     database = open_database(settings)

@@ -11,6 +11,8 @@ Storage code is plain synchronous SQLAlchemy (functions taking a ``Connection``)
   write, with its projection, under 5 ms. The file runs in WAL mode (readers never
   block the writer) with foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE``
   for every write, so two processes queue on the lock instead of deadlocking.
+  An encrypted device file is opened through SQLCipher's build of the same driver
+  (``sqlcipher3``), every connection keyed first (:mod:`prism.storage.sqlite_keys`).
 * **PostgreSQL** (the cloud): asyncpg, with the function run through
   ``AsyncConnection.run_sync`` (SQLAlchemy's greenlet bridge), so the same code
   serves both.
@@ -37,6 +39,7 @@ from sqlalchemy.pool import Pool, QueuePool
 
 from prism.config import DatabaseSettings, normalize_database_url
 from prism.errors import ConflictError, StorageError
+from prism.storage.sqlite_keys import SQLiteKey, apply_key, connect_sqlite, database_key, sqlite_module
 
 __all__ = ["Database", "Work", "lock_owner", "open_database"]
 
@@ -53,6 +56,7 @@ class _SQLite:
     write_thread: ThreadPoolExecutor
     read_threads: ThreadPoolExecutor
     path: str
+    key: SQLiteKey | None = None
     watcher: sqlite3.Connection | None = None
 
 
@@ -132,7 +136,7 @@ class Database:
         if self._sqlite is None:
             return None
         if self._sqlite.watcher is None:
-            watcher = sqlite3.connect(self._sqlite.path, check_same_thread=False, isolation_level=None)
+            watcher = connect_sqlite(self._sqlite.path, self._sqlite.key, check_same_thread=False, isolation_level=None)
             watcher.execute("PRAGMA query_only=ON")
             watcher.execute("SELECT count(*) FROM sqlite_master").fetchone()
             self._sqlite.watcher = watcher
@@ -191,6 +195,11 @@ class Database:
                     await connection.commit()
 
     @property
+    def sqlite_key(self) -> SQLiteKey | None:
+        """The at-rest key of an encrypted SQLite store (None: plaintext, or PostgreSQL)."""
+        return None if self._sqlite is None else self._sqlite.key
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`dispose` has run."""
         return self._closed
@@ -223,9 +232,10 @@ def _in_transaction(engine: Engine, work: Work[P, T], *args: P.args, **kwargs: P
         return work(connection, *args, **kwargs)
 
 
-def _sqlite_engine(settings: DatabaseSettings, *, writer: bool) -> Engine:
+def _sqlite_engine(settings: DatabaseSettings, key: SQLiteKey | None, *, writer: bool) -> Engine:
     engine = create_engine(
         normalize_database_url(settings.url),
+        module=sqlite_module(key),
         echo=settings.echo,
         pool_size=1 if writer else settings.pool_size,
         max_overflow=0,
@@ -238,6 +248,8 @@ def _sqlite_engine(settings: DatabaseSettings, *, writer: bool) -> Engine:
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let the "begin" event below emit BEGIN, not the driver.
         dbapi_connection.isolation_level = None
+        # The key comes first: no other statement can read an encrypted file.
+        apply_key(dbapi_connection, key, settings.sqlite_path)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -266,17 +278,23 @@ _WRITER_CACHE_KIB = 64 * 1024
 
 
 def open_database(settings: DatabaseSettings) -> Database:
-    """The store at ``settings.url``; nothing connects until first use."""
+    """The store at ``settings.url``; nothing connects until first use.
+
+    An encrypted SQLite file's key is worked out here, once (see
+    :func:`~prism.storage.sqlite_keys.database_key`).
+    """
     if settings.is_sqlite:
         path = settings.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        key = database_key(settings)
         sqlite = _SQLite(
-            writer=_sqlite_engine(settings, writer=True),
-            reader=_sqlite_engine(settings, writer=False),
+            writer=_sqlite_engine(settings, key, writer=True),
+            reader=_sqlite_engine(settings, key, writer=False),
             write_thread=ThreadPoolExecutor(1, thread_name_prefix="prism-sqlite-writer"),
             read_threads=ThreadPoolExecutor(settings.pool_size, thread_name_prefix="prism-sqlite-reader"),
             path=str(path) if path is not None else ":memory:",
+            key=key,
         )
         return Database(settings, _sqlite=sqlite)
     engine = create_async_engine(

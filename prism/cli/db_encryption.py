@@ -1,0 +1,131 @@
+"""``prism db encrypt|decrypt|rekey``: move the device database to or from encryption at rest.
+
+Each command rewrites the file beside itself, verifies it and swaps it in
+(:mod:`prism.storage.sqlite_conversion`), so a crash at any point leaves a database
+that opens. Prism must not be running against the file meanwhile (it is refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import msgspec
+from rich.table import Table
+
+from prism.cli.terminal import console
+from prism.config import Settings
+from prism.errors import PrismError, ValidationError
+from prism.storage.sqlite_conversion import Conversion, convert_database
+from prism.storage.sqlite_keys import SQLiteKey, database_key, file_state, fresh_key, key_from_passphrase
+from prism.sync.keyring import check_passphrase
+
+__all__ = ["db_decrypt", "db_encrypt", "db_rekey"]
+
+_PASSPHRASE_FILE = click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the new passphrase from the first line of this file instead of asking.",
+)
+
+
+def _device_file(settings: Settings) -> Path:
+    path = settings.database.sqlite_path
+    if path is None:
+        raise click.ClickException("at-rest encryption is for the device's SQLite file, not PostgreSQL")
+    if file_state(path) == "missing":
+        raise click.ClickException(f"there is no database at {path} yet (run `prism db upgrade` first)")
+    return path
+
+
+def _new_passphrase(passphrase_file: str | None) -> str:
+    if passphrase_file is not None:
+        lines = Path(passphrase_file).read_text().splitlines()
+        passphrase = lines[0] if lines else ""
+    else:
+        passphrase = str(click.prompt("New database passphrase", hide_input=True, confirmation_prompt=True))
+    check_passphrase(passphrase)
+    return passphrase
+
+
+def _current_key(settings: Settings, path: Path) -> SQLiteKey:
+    """The key that opens the encrypted file now: the configured source, else asked for."""
+    if settings.database.passphrase or settings.database.key_source == "keyring":
+        key = database_key(settings.database, create=False)
+        if key is not None:
+            return key
+    passphrase = str(click.prompt("Current database passphrase", hide_input=True))
+    return key_from_passphrase(passphrase, path)
+
+
+def _convert(path: Path, old: SQLiteKey | None, new: SQLiteKey | None, doing: str) -> Conversion:
+    try:
+        with console.status(f"{doing} {path} (writing a new file, verifying, swapping)"):
+            return convert_database(path, old, new)
+    except PrismError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _report(done: Conversion, title: str) -> None:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row("tables", f"{done.tables:,}")
+    table.add_row("rows", f"{done.rows:,}")
+    table.add_row("file size", f"{done.bytes_written:,} bytes")
+    console.print(table)
+
+
+@click.command("encrypt")
+@_PASSPHRASE_FILE
+@click.option("--keyring", "use_keyring", is_flag=True, help="Keep a random key in the OS keyring instead.")
+@click.pass_obj
+def db_encrypt(settings: Settings, passphrase_file: str | None, use_keyring: bool) -> None:
+    """Encrypt the device database at rest (SQLCipher), keyed by a passphrase or the OS keyring."""
+    path = _device_file(settings)
+    if file_state(path) == "encrypted":
+        console.print(f"{path} is encrypted already")
+        return
+    try:
+        if use_keyring:
+            asked = msgspec.structs.replace(settings.database, encrypt=True, key_source="keyring")
+            key = database_key(asked, create=True)
+        else:
+            key = fresh_key(settings.database.passphrase or _new_passphrase(passphrase_file))
+    except ValidationError as error:
+        raise click.ClickException(error.message) from None
+    assert key is not None
+    _report(_convert(path, None, key, "encrypting"), f"encrypted {path}")
+    hint = "PRISM_DATABASE_KEY_SOURCE=keyring" if use_keyring else "its passphrase (PRISM_DATABASE_PASSPHRASE)"
+    console.print(f"From now on Prism opens it with {hint}; set PRISM_DATABASE_ENCRYPT=1 to keep new files encrypted.")
+
+
+@click.command("decrypt")
+@click.pass_obj
+def db_decrypt(settings: Settings) -> None:
+    """Store the device database as plain SQLite again."""
+    path = _device_file(settings)
+    if file_state(path) == "plaintext":
+        console.print(f"{path} is not encrypted")
+        return
+    try:
+        key = _current_key(settings, path)
+    except ValidationError as error:
+        raise click.ClickException(error.message) from None
+    _report(_convert(path, key, None, "decrypting"), f"decrypted {path}")
+
+
+@click.command("rekey")
+@_PASSPHRASE_FILE
+@click.pass_obj
+def db_rekey(settings: Settings, passphrase_file: str | None) -> None:
+    """Give the encrypted device database a new passphrase (the file is rewritten)."""
+    path = _device_file(settings)
+    if file_state(path) != "encrypted":
+        raise click.ClickException(f"{path} is not encrypted: use `prism db encrypt`")
+    try:
+        old = _current_key(settings, path)
+        new = fresh_key(_new_passphrase(passphrase_file))
+    except ValidationError as error:
+        raise click.ClickException(error.message) from None
+    _report(_convert(path, old, new, "re-keying"), f"re-keyed {path}")
