@@ -3,18 +3,22 @@
 ``datasets`` says what the lake holds; ``objects`` stores files atomically in a
 folder or an S3 prefix; ``manifest`` is each dataset's commit record; ``writer``
 merges rows and commits under the one writer's ``lease``; ``lake`` reads with the
-same SQL wherever the files are. The on-disk format is ``docs/lake-format.md``.
+same SQL wherever the files are. With an owner key the per-owner files are encrypted
+(``encryption``); ``sealing`` moves them from one key to another. The on-disk format is ``docs/lake-format.md``.
 """
 
 from prism.storage.lake.datasets import DATASETS, ETF_HOLDINGS, FX, PRICES, RESULTS, SNAPSHOTS, Dataset
+from prism.storage.lake.encryption import OWNER_KEY_BYTES, owner_file_key
 from prism.storage.lake.lake import Lake, dataset_root, open_lake
 from prism.storage.lake.lease import writer_lease
+from prism.storage.lake.sealing import reseal_owner_datasets
 from prism.storage.lake.writer import WriteResult, write_rows
 
 __all__ = [
     "DATASETS",
     "ETF_HOLDINGS",
     "FX",
+    "OWNER_KEY_BYTES",
     "PRICES",
     "RESULTS",
     "SNAPSHOTS",
@@ -23,6 +27,8 @@ __all__ = [
     "WriteResult",
     "dataset_root",
     "open_lake",
+    "owner_file_key",
+    "reseal_owner_datasets",
     "write_rows",
     "writer_lease",
 ]

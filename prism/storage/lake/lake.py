@@ -4,6 +4,8 @@ Reads go through :meth:`Lake.scan`, which turns a dataset's committed manifest
 into a ``read_parquet([...])`` over exactly its live files, so the same SQL runs
 on a folder and on S3. Owner datasets are only reachable through a scan that names
 the owner, and the owner's id is checked to be a UUID before it becomes a path.
+A lake opened with an ``owner_key`` writes and reads the per-owner files encrypted
+(:mod:`prism.storage.lake.encryption`); shared market data stays plain either way.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import duckdb
@@ -21,6 +23,16 @@ from prism.config import LakeSettings
 from prism.errors import StorageError, ValidationError
 from prism.storage.lake.datasets import Dataset
 from prism.storage.lake.duck import connect_duckdb
+from prism.storage.lake.encryption import (
+    add_duckdb_key,
+    check_owner_key,
+    describe_read_error,
+    duckdb_key_name,
+    owner_file_key,
+    parquet_source,
+    plain_parquet,
+    sealed_parquet,
+)
 from prism.storage.lake.manifest import MANIFEST_NAME, Manifest, decode_manifest
 from prism.storage.lake.objects import ObjectStore, open_objects
 
@@ -44,20 +56,60 @@ def dataset_root(dataset: Dataset, owner: uuid.UUID | None) -> str:
 class Lake:
     """The analytics lake of one process."""
 
-    def __init__(self, settings: LakeSettings, objects: ObjectStore | None = None) -> None:
+    def __init__(
+        self, settings: LakeSettings, objects: ObjectStore | None = None, *, owner_key: bytes | None = None
+    ) -> None:
         self.settings = settings
         self.objects = objects or open_objects(settings)
+        self._owner_key = check_owner_key(owner_key)
         self._duck: duckdb.DuckDBPyConnection | None = None
+        self._keyed: set[uuid.UUID] = set()  # owners whose file key DuckDB knows
         self._lock = threading.Lock()
         self._remembered: OrderedDict[Hashable, Any] = OrderedDict()
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether per-owner files are written and read encrypted."""
+        return self._owner_key is not None
 
     @property
     def duck(self) -> duckdb.DuckDBPyConnection:
         """The process's DuckDB database (opened on first use)."""
         with self._lock:
             if self._duck is None:
-                self._duck = connect_duckdb(self.settings)
+                self._duck = connect_duckdb(self.settings, private=self.encrypted)
             return self._duck
+
+    def file_key(self, dataset: Dataset, owner: uuid.UUID | None) -> str | None:
+        """The DuckDB key name ``dataset``'s files (of ``owner``) are encrypted with, or None."""
+        if self._owner_key is None or not dataset.per_owner:
+            return None
+        if not isinstance(owner, uuid.UUID):
+            raise ValidationError(f"{dataset.name} is read and written per owner", field="owner")
+        name = duckdb_key_name(owner)
+        duck = self.duck
+        with self._lock:
+            if owner not in self._keyed:
+                add_duckdb_key(duck, name, owner_file_key(self._owner_key, owner))
+                self._keyed.add(owner)
+        return name
+
+    def source(self, dataset: Dataset, owner: uuid.UUID | None, keys: Sequence[str]) -> str:
+        """A ``read_parquet`` over the files ``keys`` of ``dataset`` (of ``owner``)."""
+        return parquet_source([self.objects.uri(key) for key in keys], self.file_key(dataset, owner))
+
+    def encode(self, dataset: Dataset, owner: uuid.UUID | None, rows: pa.Table) -> bytes:
+        """``rows`` as one Parquet file of ``dataset`` (encrypted when it is private)."""
+        name = self.file_key(dataset, owner)
+        if name is None:
+            return plain_parquet(rows)
+        cursor = self.cursor()
+        try:
+            return sealed_parquet(cursor, rows, name)
+        except duckdb.Error as error:
+            raise StorageError(f"encrypting a {dataset.name} file failed: {error}") from None
+        finally:
+            cursor.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection for one thread's queries (cheap; shares the database)."""
@@ -81,12 +133,10 @@ class Lake:
         never need a special case for a new lake.
         """
         found = manifest if manifest is not None else self.manifest(dataset, owner)
-        uris = self.files(found)
-        if not uris:
+        if not found.files:
             return f"(SELECT * FROM {empty_relation(dataset)})"
-        listed = ", ".join("'" + uri.replace("'", "''") + "'" for uri in uris)
         columns = ", ".join(f'"{name}"' for name in dataset.schema.names)
-        return f"(SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = false))"
+        return f"(SELECT {columns} FROM {self.source(dataset, owner, [file.key for file in found.files])})"
 
     def query(self, sql: str, parameters: Any = None) -> pa.Table:
         """Run ``sql`` on a fresh cursor and return its rows as Arrow."""
@@ -94,7 +144,7 @@ class Lake:
         try:
             return cursor.execute(sql, parameters).to_arrow_table()
         except duckdb.Error as error:
-            raise StorageError(f"the lake query failed: {error}") from None
+            raise StorageError(f"the lake query failed: {describe_read_error(error)}") from None
         finally:
             cursor.close()
 
@@ -122,6 +172,7 @@ class Lake:
             if self._duck is not None:
                 self._duck.close()
                 self._duck = None
+                self._keyed.clear()
 
 
 def version_of(manifest: Manifest) -> tuple[int, tuple[str, ...]]:
@@ -148,6 +199,9 @@ def _duck_type(arrow_type: pa.DataType) -> str:
     return "VARCHAR"
 
 
-def open_lake(settings: LakeSettings) -> Lake:
-    """The lake ``settings`` names (nothing is read until first use)."""
-    return Lake(settings)
+def open_lake(settings: LakeSettings, *, owner_key: bytes | None = None) -> Lake:
+    """The lake ``settings`` names (nothing is read until first use).
+
+    With ``owner_key`` (32 secret bytes) the per-owner datasets are kept encrypted.
+    """
+    return Lake(settings, owner_key=owner_key)

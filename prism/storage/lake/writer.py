@@ -3,7 +3,8 @@
 A write rewrites only the partitions it touches: for each, the stored rows that
 the new rows replace (same values in the dataset's ``replaces`` columns) are
 dropped, the rest merged with the new rows, sorted, and written as one new Parquet
-file under a fresh name. The manifest is put last; it is the commit. Callers hold
+file under a fresh name (encrypted, for a per-owner dataset of a lake with an owner
+key). The manifest is put last; it is the commit. Callers hold
 the writer lease (:mod:`prism.storage.lake.lease`) around every write, so versions
 never race.
 """
@@ -11,7 +12,6 @@ never race.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 import uuid
 from collections.abc import Sequence
@@ -19,20 +19,19 @@ from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 import uuid_utils
 
 from prism.errors import StorageError, ValidationError
 from prism.storage.lake.datasets import Dataset
+from prism.storage.lake.encryption import describe_read_error
 from prism.storage.lake.lake import Lake, dataset_root
 from prism.storage.lake.manifest import MANIFEST_NAME, Change, DataFile, Manifest, RetiredFile, encode_manifest
 
-__all__ = ["RETIRED_GRACE_SECONDS", "WriteResult", "conform", "write_rows"]
+__all__ = ["RETIRED_GRACE_SECONDS", "WriteResult", "conform", "new_file_key", "write_rows"]
 
 #: How long a replaced file stays readable for queries planned before the commit.
 RETIRED_GRACE_SECONDS = 600.0
 _KEPT_CHANGES = 256
-_ROW_GROUP = 131_072
 
 
 class WriteResult(NamedTuple):
@@ -55,10 +54,10 @@ def conform(dataset: Dataset, rows: pa.Table) -> pa.Table:
         raise ValidationError(f"does not fit the {dataset.name} dataset: {error}", field=dataset.name) from None
 
 
-def _parquet_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=_ROW_GROUP, write_statistics=True)
-    return sink.getvalue()
+def new_file_key(root: str, partition: str) -> str:
+    """A fresh, never reused name for a data file of ``partition`` under ``root``."""
+    folder = f"{root}/{partition}" if partition else root
+    return f"{folder}/part-{uuid_utils.uuid7().hex}.parquet"
 
 
 def _partition_filter(dataset: Dataset, partition: str) -> str:
@@ -72,6 +71,7 @@ def _merged(
     *,
     lake: Lake,
     dataset: Dataset,
+    owner: uuid.UUID | None,
     partition: str,
     old: Sequence[DataFile],
     drop_where: str | None,
@@ -82,12 +82,12 @@ def _merged(
     fresh = f"SELECT {columns} FROM incoming WHERE {_partition_filter(dataset, partition)}"
     if not old:
         return cursor.execute(f"{fresh} ORDER BY {order}").to_arrow_table()
-    listed = ", ".join("'" + lake.objects.uri(file.key).replace("'", "''") + "'" for file in old)
+    source = lake.source(dataset, owner, [file.key for file in old])
     match = " AND ".join(f'o."{name}" IS NOT DISTINCT FROM i."{name}"' for name in dataset.replaces)
     dropped = f"AND NOT ({drop_where})" if drop_where else ""
     kept = (
         f"SELECT {', '.join(f'o.{c}' for c in columns.split(', '))} "
-        f"FROM read_parquet([{listed}], hive_partitioning = false) o "
+        f"FROM {source} o "
         f"WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE {match}) {dropped}"
     )
     return cursor.execute(f"{fresh} UNION ALL {kept} ORDER BY {order}", list(parameters)).to_arrow_table()
@@ -129,6 +129,7 @@ def write_rows(
                 cursor,
                 lake=lake,
                 dataset=dataset,
+                owner=owner,
                 partition=partition,
                 old=old,
                 drop_where=drop_where,
@@ -136,12 +137,11 @@ def write_rows(
             )
             if merged.num_rows == 0:
                 continue
-            folder = f"{root}/{partition}" if partition else root
-            key = f"{folder}/part-{uuid_utils.uuid7().hex}.parquet"
-            lake.objects.put(key, _parquet_bytes(merged))
+            key = new_file_key(root, partition)
+            lake.objects.put(key, lake.encode(dataset, owner, merged))
             written.append(DataFile(key, partition, merged.num_rows))
     except duckdb.Error as error:
-        raise StorageError(f"merging into {dataset.name} failed: {error}") from None
+        raise StorageError(f"merging into {dataset.name} failed: {describe_read_error(error)}") from None
     finally:
         cursor.close()
     day = earliest[0] if earliest is not None else None
