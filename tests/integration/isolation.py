@@ -76,15 +76,19 @@ def isolated_network() -> Iterator[Isolation]:
     """
     name = f"prism-nonet-{uuid.uuid4().hex[:12]}"
     made = subprocess.run([_IP, "netns", "add", name], capture_output=True, text=True, check=False)
+    failure = f"ip netns add: {made.stderr.strip() or made.returncode}"
     if made.returncode == 0:
         try:
             isolation = Isolation("ip netns", (_IP, "netns", "exec", name))
-            isolation.run(_IP, "link", "set", "lo", "up")
-            yield isolation
+            # ``ip netns exec`` mounts /sys afresh, which some containers refuse even to root.
+            up = isolation.run(_IP, "link", "set", "lo", "up", check=False)
+            if up.returncode == 0:
+                yield isolation
+                return
+            failure = f"ip netns exec: {up.stderr.strip() or up.returncode}"
         finally:
             subprocess.run([_IP, "netns", "delete", name], capture_output=True, check=False)
-        return
-    with _user_namespace(f"ip netns add: {made.stderr.strip() or made.returncode}") as isolation:
+    with _user_namespace(failure) as isolation:
         yield isolation
 
 
