@@ -124,5 +124,5 @@ def describe_read_error(error: duckdb.Error) -> str:
     """What went wrong, in words that name a key mismatch as one."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     if any(marker in text for marker in _KEY_MISMATCH):
-        return f"the lake's per-owner files do not open with the key this lake was given ({text})"
+        return f"the lake's per-owner files do not open with the key this lake was given (resealed to another?): {text}"
     return text
