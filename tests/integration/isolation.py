@@ -75,7 +75,10 @@ def isolated_network() -> Iterator[Isolation]:
     Raises :class:`IsolationUnavailable`, saying why, when neither way works here.
     """
     name = f"prism-nonet-{uuid.uuid4().hex[:12]}"
-    made = subprocess.run([_IP, "netns", "add", name], capture_output=True, text=True, check=False)
+    try:
+        made = subprocess.run([_IP, "netns", "add", name], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise IsolationUnavailable("the `ip` command (iproute2) is not installed") from None
     failure = f"ip netns add: {made.stderr.strip() or made.returncode}"
     if made.returncode == 0:
         try:
@@ -115,4 +118,4 @@ def _user_namespace(netns_failure: str) -> Iterator[Isolation]:
         yield Isolation("unshare", enter)
     finally:
         holder.kill()
-        holder.wait(timeout=10)
+        holder.communicate(timeout=10)  # reaps it and closes its pipes
