@@ -18,6 +18,10 @@ only: DuckDB encrypts before it writes) are put like any other, then removed.
 Writing needs OpenSSL, which DuckDB takes from the ``httpfs`` extension; a private
 lake loads it (see :func:`prism.storage.lake.duck.connect_duckdb`), which also turns
 off DuckDB's spilling of intermediate results to disk.
+
+Small objects a job keeps beside an owner's files (a state record, say) are not
+Parquet: they are sealed whole with XChaCha20-Poly1305 under a second key derived
+from the owner key, bound to their path so one cannot stand in for another.
 """
 
 from __future__ import annotations
@@ -31,10 +35,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import nacl.bindings
+import nacl.exceptions
+import nacl.utils
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prism.errors import ValidationError
+from prism.errors import StorageError, ValidationError
 
 __all__ = [
     "OWNER_KEY_BYTES",
@@ -43,15 +50,22 @@ __all__ = [
     "describe_read_error",
     "duckdb_key_name",
     "is_sealed",
+    "is_sealed_object",
+    "open_object",
     "owner_file_key",
+    "owner_object_key",
     "parquet_source",
     "plain_parquet",
+    "seal_object",
     "sealed_parquet",
 ]
 
 OWNER_KEY_BYTES = 32
 ROW_GROUP = 131_072
 _PERSON = b"prism-lake-own"
+_OBJECT_PERSON = b"prism-lake-obj"
+_OBJECT_MAGIC = b"prism-sealed-1\n"
+_NONCE = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 _PLAIN_MAGIC = b"PAR1"
 _SEALED_MAGIC = b"PARE"
 # What DuckDB says when a file and the key it was read with do not match.
@@ -68,6 +82,34 @@ def check_owner_key(owner_key: bytes | None) -> bytes | None:
 def owner_file_key(owner_key: bytes, owner: uuid.UUID) -> bytes:
     """The key of ``owner``'s files: keyed BLAKE2b, so it reveals nothing of ``owner_key``."""
     return hashlib.blake2b(owner.bytes, key=owner_key, person=_PERSON, digest_size=32).digest()
+
+
+def owner_object_key(owner_key: bytes, owner: uuid.UUID) -> bytes:
+    """The key of ``owner``'s sealed objects (never the Parquet key: one key, one cipher)."""
+    return hashlib.blake2b(owner.bytes, key=owner_key, person=_OBJECT_PERSON, digest_size=32).digest()
+
+
+def seal_object(key: bytes, data: bytes, path: str) -> bytes:
+    """``data`` encrypted and authenticated under ``key``, bound to the lake ``path``."""
+    nonce = nacl.utils.random(_NONCE)
+    sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(data, path.encode(), nonce, key)
+    return _OBJECT_MAGIC + nonce + sealed
+
+
+def open_object(key: bytes, sealed: bytes, path: str) -> bytes:
+    """The bytes :func:`seal_object` sealed at ``path``; a wrong key is a :class:`StorageError`."""
+    body = sealed[len(_OBJECT_MAGIC) :]
+    try:
+        return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            body[_NONCE:], path.encode(), body[:_NONCE], key
+        )
+    except nacl.exceptions.CryptoError:
+        raise StorageError(f"the lake object {path} does not open with the key this lake was given") from None
+
+
+def is_sealed_object(data: bytes) -> bool:
+    """Whether ``data`` is a sealed object (False: plain bytes)."""
+    return data.startswith(_OBJECT_MAGIC)
 
 
 def duckdb_key_name(owner: uuid.UUID) -> str:

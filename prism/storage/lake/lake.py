@@ -28,15 +28,19 @@ from prism.storage.lake.encryption import (
     check_owner_key,
     describe_read_error,
     duckdb_key_name,
+    is_sealed_object,
+    open_object,
     owner_file_key,
+    owner_object_key,
     parquet_source,
     plain_parquet,
+    seal_object,
     sealed_parquet,
 )
 from prism.storage.lake.manifest import MANIFEST_NAME, Manifest, decode_manifest
 from prism.storage.lake.objects import ObjectStore, open_objects
 
-__all__ = ["Lake", "dataset_root", "open_lake", "version_of"]
+__all__ = ["Lake", "dataset_root", "open_lake", "owner_object_path", "version_of"]
 
 T = TypeVar("T")
 _REMEMBERED = 64
@@ -111,6 +115,30 @@ class Lake:
         finally:
             cursor.close()
 
+    def put_owner_object(self, dataset: Dataset, owner: uuid.UUID, name: str, data: bytes) -> None:
+        """Store a small non-Parquet object (a job's state) beside ``owner``'s ``dataset``.
+
+        In a lake with an owner key it is sealed; :func:`reseal_owner_datasets` moves it too.
+        """
+        key = owner_object_path(dataset, owner, name)
+        if self._owner_key is not None:
+            data = seal_object(owner_object_key(self._owner_key, owner), data, key)
+        self.objects.put(key, data)
+
+    def owner_object(self, dataset: Dataset, owner: uuid.UUID, name: str) -> bytes | None:
+        """What :meth:`put_owner_object` stored (None: nothing).
+
+        A plain object is returned as it is even in a lake with an owner key: its bytes
+        are readable on disk anyway, and the next put (or a reseal) seals them.
+        """
+        key = owner_object_path(dataset, owner, name)
+        data = self.objects.get(key)
+        if data is None or not is_sealed_object(data):
+            return data
+        if self._owner_key is None:
+            raise StorageError(f"the lake object {key} is sealed, and this lake was given no key")
+        return open_object(owner_object_key(self._owner_key, owner), data, key)
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection for one thread's queries (cheap; shares the database)."""
         return self.duck.cursor()
@@ -173,6 +201,13 @@ class Lake:
                 self._duck.close()
                 self._duck = None
                 self._keyed.clear()
+
+
+def owner_object_path(dataset: Dataset, owner: uuid.UUID, name: str) -> str:
+    """Where the owner object ``name`` of ``owner``'s ``dataset`` is kept."""
+    if not name or "/" in name or name.startswith(".") or name.endswith(".parquet") or name == MANIFEST_NAME:
+        raise ValidationError(f"{name!r} cannot name an owner object", field="name")
+    return f"{dataset_root(dataset, owner)}/{name}"
 
 
 def version_of(manifest: Manifest) -> tuple[int, tuple[str, ...]]:

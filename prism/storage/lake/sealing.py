@@ -8,8 +8,9 @@ of a file is read from its bytes (``PAR1``: plain; ``PARE``: encrypted, and then
 whether the new key opens it), so a run that stopped half way is simply run again:
 files already resealed are left alone. Afterwards no other data file is left under
 the owner's folder: replaced and retired files, which hold the rows in the old
-form, are deleted at once rather than after the writers' grace period. The caller
-holds the writer lease.
+form, are deleted at once rather than after the writers' grace period. The owner
+objects beside the files (:meth:`Lake.put_owner_object`) are resealed in place. The
+caller holds the writer lease.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import msgspec
 from prism.config import LakeSettings
 from prism.errors import StorageError
 from prism.storage.lake.datasets import DATASETS, Dataset
-from prism.storage.lake.encryption import is_sealed
-from prism.storage.lake.lake import Lake, dataset_root
+from prism.storage.lake.encryption import is_sealed, is_sealed_object
+from prism.storage.lake.lake import Lake, dataset_root, owner_object_path
 from prism.storage.lake.manifest import MANIFEST_NAME, DataFile, encode_manifest
 from prism.storage.lake.objects import ObjectStore, open_objects
 from prism.storage.lake.writer import new_file_key
@@ -85,10 +86,39 @@ def _reseal(lakes: _Lakes, dataset: Dataset, owner: uuid.UUID) -> int:
     if rewritten:
         committed = msgspec.structs.replace(manifest, version=manifest.version + 1, files=tuple(files), retired=())
         new.objects.put(f"{dataset_root(dataset, owner)}/{MANIFEST_NAME}", encode_manifest(committed))
+    root = dataset_root(dataset, owner)
+    stored = new.objects.list(root)
     live = {file.key for file in files}
-    stale = [key for key in new.objects.list(dataset_root(dataset, owner)) if key.endswith(".parquet")]
-    new.objects.delete(key for key in stale if key not in live)
-    return rewritten
+    new.objects.delete(key for key in stored if key.endswith(".parquet") and key not in live)
+    names = [key.removeprefix(f"{root}/") for key in stored if not key.endswith(".parquet")]
+    objects = [name for name in names if "/" not in name and name != MANIFEST_NAME and not name.startswith(".")]
+    return rewritten + sum(_resealed_object(lakes, dataset, owner, name) for name in objects)
+
+
+def _resealed_object(lakes: _Lakes, dataset: Dataset, owner: uuid.UUID, name: str) -> bool:
+    """Whether the owner object ``name`` had to be written anew in the new form."""
+    data = lakes.new.objects.get(owner_object_path(dataset, owner, name))
+    if data is None:
+        return False
+    sealed = is_sealed_object(data)
+    if sealed == lakes.new.encrypted and (not sealed or _object_opens(lakes.new, dataset, owner, name)):
+        return False
+    reader = lakes.plain if not sealed else lakes.old
+    if reader is None:
+        raise StorageError(f"the lake object {name} of {owner} is sealed with a key that was not given")
+    plain = reader.owner_object(dataset, owner, name)
+    if plain is None:
+        return False
+    lakes.new.put_owner_object(dataset, owner, name, plain)
+    return True
+
+
+def _object_opens(lake: Lake, dataset: Dataset, owner: uuid.UUID, name: str) -> bool:
+    try:
+        lake.owner_object(dataset, owner, name)
+    except StorageError:
+        return False
+    return True
 
 
 def _resealed(lakes: _Lakes, dataset: Dataset, owner: uuid.UUID, file: DataFile) -> DataFile:

@@ -236,3 +236,47 @@ def test_only_an_encrypted_lake_never_spills_to_disk(
         assert (tmp_path / ".tmp").exists() is (owner_key is None)
     finally:
         lake.close()
+
+
+def test_owner_objects_are_sealed_and_bound_to_their_owner(lake_settings: LakeSettings) -> None:
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    lake = open_lake(lake_settings, owner_key=KEY)
+    state = f'{{"portfolio": "{PORTFOLIO}", "value": "{AMOUNT}"}}'.encode()
+    lake.put_owner_object(SNAPSHOTS, alice, "_state.json", state)
+    assert not reveals_the_portfolio(every_byte(lake))
+    assert lake.owner_object(SNAPSHOTS, alice, "_state.json") == state
+    assert lake.owner_object(SNAPSHOTS, bob, "_state.json") is None
+    sealed = lake.objects.get(f"snapshots/owner={alice}/_state.json") or b""
+    lake.objects.put(f"snapshots/owner={bob}/_state.json", sealed)  # alice's object put in bob's place
+    with pytest.raises(StorageError, match="does not open"):
+        lake.owner_object(SNAPSHOTS, bob, "_state.json")
+    with pytest.raises(StorageError, match="does not open"):
+        open_lake(lake_settings, owner_key=OTHER_KEY).owner_object(SNAPSHOTS, alice, "_state.json")
+    with pytest.raises(StorageError, match="no key"):
+        open_lake(lake_settings).owner_object(SNAPSHOTS, alice, "_state.json")
+
+
+def test_a_plain_owner_object_is_read_as_it_is(lake_settings: LakeSettings) -> None:
+    owner = uuid.uuid4()
+    open_lake(lake_settings).put_owner_object(RESULTS, owner, "state", b"plain")
+    assert open_lake(lake_settings, owner_key=KEY).owner_object(RESULTS, owner, "state") == b"plain"
+
+
+@pytest.mark.parametrize("name", ["", "_manifest.json", "part-1.parquet", "a/b", ".tmp-x", "../x"])
+def test_an_owner_object_cannot_take_a_lake_files_name(lake: Lake, name: str) -> None:
+    with pytest.raises(ValidationError):
+        lake.put_owner_object(SNAPSHOTS, uuid.uuid4(), name, b"x")
+
+
+def test_resealing_moves_owner_objects_too(lake_settings: LakeSettings) -> None:
+    owner = uuid.uuid4()
+    plain = open_lake(lake_settings)
+    fill(plain, owner)
+    plain.put_owner_object(SNAPSHOTS, owner, "_state.json", PORTFOLIO.encode())
+    assert reseal_owner_datasets(lake_settings, old_key=None, new_key=KEY) == 3  # two files and the object
+    assert not reveals_the_portfolio(every_byte(plain))
+    assert open_lake(lake_settings, owner_key=KEY).owner_object(SNAPSHOTS, owner, "_state.json") == PORTFOLIO.encode()
+    assert reseal_owner_datasets(lake_settings, old_key=KEY, new_key=OTHER_KEY) == 3
+    assert reseal_owner_datasets(lake_settings, old_key=OTHER_KEY, new_key=None) == 3
+    assert reseal_owner_datasets(lake_settings, old_key=OTHER_KEY, new_key=None) == 0
+    assert plain.objects.get(f"snapshots/owner={owner}/_state.json") == PORTFOLIO.encode()

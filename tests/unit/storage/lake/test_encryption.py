@@ -8,14 +8,18 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from prism.errors import ValidationError
+from prism.errors import StorageError, ValidationError
 from prism.storage.lake.encryption import (
     check_owner_key,
     describe_read_error,
     is_sealed,
+    is_sealed_object,
+    open_object,
     owner_file_key,
+    owner_object_key,
     parquet_source,
     plain_parquet,
+    seal_object,
 )
 
 KEY = bytes(range(32))
@@ -64,3 +68,20 @@ def test_a_key_mismatch_is_named_as_one() -> None:
     assert "do not open with the key" in describe_read_error(mismatch)
     other = duckdb.IOException("IO Error: no such file")
     assert describe_read_error(other) == "IO Error: no such file"
+
+
+def test_a_sealed_object_opens_only_with_its_key_at_its_path() -> None:
+    owner = uuid.uuid4()
+    key = owner_object_key(KEY, owner)
+    sealed = seal_object(key, b"state", "snapshots/owner=x/_state.json")
+    assert is_sealed_object(sealed)
+    assert not is_sealed_object(b"state")
+    assert b"state" not in sealed
+    assert open_object(key, sealed, "snapshots/owner=x/_state.json") == b"state"
+    with pytest.raises(StorageError):
+        open_object(key, sealed, "snapshots/owner=y/_state.json")
+    with pytest.raises(StorageError):
+        open_object(owner_file_key(KEY, owner), sealed, "snapshots/owner=x/_state.json")
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(StorageError):
+        open_object(key, tampered, "snapshots/owner=x/_state.json")
