@@ -13,6 +13,7 @@ from prism.cli.sync import watch_beside
 from prism.cli.terminal import run_async
 from prism.config import Settings, normalize_database_url
 from prism.errors import PrismError
+from prism.storage.sqlite_keys import check_key
 from prism.sync.keys import load_device_keys
 
 __all__ = ["serve", "serve_settings", "with_server"]
@@ -24,6 +25,12 @@ __all__ = ["serve", "serve_settings", "with_server"]
 @click.option("--database", "database_url", help="Database URL for this run (PRISM_DATABASE_URL).")
 @click.option("--mode", type=click.Choice(["device", "hosted"]), help="Serving mode (PRISM_MODE).")
 @click.option("--relay", "relay_url", help="Also sync with this relay while serving (needs `prism sync init|join`).")
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    default=None,
+    help="Keep the device database encrypted at rest (PRISM_DATABASE_ENCRYPT; a plaintext file is converted).",
+)
 @click.option(
     "--ready-json",
     is_flag=True,
@@ -37,9 +44,12 @@ def serve(  # noqa: PLR0917 - click passes each option positionally
     database_url: str | None,
     mode: str | None,
     relay_url: str | None,
+    encrypt: bool | None,
     ready_json: bool,
 ) -> None:
     """Serve the HTTP API (the device database is upgraded first, safely)."""
+    if encrypt:
+        settings = msgspec.structs.replace(settings, database=msgspec.structs.replace(settings.database, encrypt=True))
     serve_settings(
         with_server(settings, host=host, port=port, database_url=database_url, mode=mode),
         relay_url,
@@ -67,6 +77,7 @@ def serve_settings(settings: Settings, relay_url: str | None = None, *, ready_js
 
     configure_logging(settings.server.log_format)
     try:
+        check_key(settings.database)
         app = create_app(settings)
     except PrismError as error:
         raise click.ClickException(str(error)) from error

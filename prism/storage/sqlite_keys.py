@@ -42,6 +42,7 @@ __all__ = [
     "file_state",
     "key_from_passphrase",
     "apply_key",
+    "check_key",
     "fresh_key",
     "sqlcipher_module",
     "sqlite_module",
@@ -225,3 +226,12 @@ def connect_sqlite(path: Path | str, key: SQLiteKey | None, **options: Any) -> A
     connection = sqlite_module(key).connect(str(path), **options)
     apply_key(connection, key, path)
     return connection
+
+
+def check_key(settings: DatabaseSettings) -> None:
+    """Fail now, with a clear error, when the device file cannot be opened with its key
+    (rather than from inside a server's start-up)."""
+    path = settings.sqlite_path
+    key = database_key(settings)
+    if path is not None and key is not None and file_state(path) == "encrypted":
+        connect_sqlite(path, key).close()
