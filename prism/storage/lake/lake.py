@@ -86,10 +86,9 @@ class Lake:
 
     def file_key(self, dataset: Dataset, owner: uuid.UUID | None) -> str | None:
         """The DuckDB key name ``dataset``'s files (of ``owner``) are encrypted with, or None."""
-        if self._owner_key is None or not dataset.per_owner:
-            return None
-        if not isinstance(owner, uuid.UUID):
-            raise ValidationError(f"{dataset.name} is read and written per owner", field="owner")
+        dataset_root(dataset, owner)  # the owner is checked before it names anything
+        if self._owner_key is None or not isinstance(owner, uuid.UUID):
+            return None  # no key, or shared market data
         name = duckdb_key_name(owner)
         duck = self.duck
         with self._lock:

@@ -43,7 +43,7 @@ class _Lakes(NamedTuple):
 def reseal_owner_datasets(settings: LakeSettings, *, old_key: bytes | None, new_key: bytes | None) -> int:
     """Rewrite every per-owner file from ``old_key``'s form to ``new_key``'s (None: plain).
 
-    Returns how many files were rewritten (0 when everything already was in the new form).
+    Returns how many files and owner objects were rewritten (0: all were in the new form).
     """
     objects = open_objects(settings)
     plain = Lake(settings, objects)
