@@ -89,13 +89,21 @@ class Lake:
         dataset_root(dataset, owner)  # the owner is checked before it names anything
         if self._owner_key is None or not isinstance(owner, uuid.UUID):
             return None  # no key, or shared market data
-        name = duckdb_key_name(owner)
-        duck = self.duck
         with self._lock:
-            if owner not in self._keyed:
-                add_duckdb_key(duck, name, owner_file_key(self._owner_key, owner))
-                self._keyed.add(owner)
-        return name
+            known = owner in self._keyed
+        if not known:
+            self._learn_key(owner, self._owner_key)
+        return duckdb_key_name(owner)
+
+    def _learn_key(self, owner: uuid.UUID, owner_key: bytes) -> None:
+        cursor = self.cursor()  # keys belong to the database: every cursor sees them
+        try:
+            with self._lock:
+                if owner not in self._keyed:
+                    add_duckdb_key(cursor, duckdb_key_name(owner), owner_file_key(owner_key, owner))
+                    self._keyed.add(owner)
+        finally:
+            cursor.close()
 
     def source(self, dataset: Dataset, owner: uuid.UUID | None, keys: Sequence[str]) -> str:
         """A ``read_parquet`` over the files ``keys`` of ``dataset`` (of ``owner``)."""
