@@ -2,16 +2,16 @@
 
 The same rows as the folder's JSON files, under one object: ``{"format", "version",
 "created_at", "account_id", "database_revision", "tables": {name: [row, ...]}}``.
-It is written from one read transaction into a spooled temporary file (memory up to a
-few megabytes, disk beyond), which the route then streams.
+It is written from one read transaction into a sealed spool (memory up to a few
+megabytes, disk beyond, encrypted with a key only the process holds:
+:mod:`prism.export.spool`), which the route then streams.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import uuid
-from typing import IO
+from typing import IO, cast
 
 import msgspec
 from sqlalchemy import Connection
@@ -19,19 +19,19 @@ from sqlalchemy import Connection
 from prism.errors import NotFoundError
 from prism.export.files import open_writer
 from prism.export.layout import EXPORT_FORMAT, EXPORT_TABLES, EXPORT_VERSION, timestamp_text
+from prism.export.spool import SealedSpool
 from prism.export.write import count_rows, exported_rows
 from prism.migrations import head_revision
 
 __all__ = ["write_document"]
 
-_SPOOL_BYTES = 8 << 20
 
-
-def write_document(connection: Connection, owner_id: uuid.UUID) -> IO[bytes]:
-    """The owner's export document in a temporary file, positioned at its start."""
+def write_document(connection: Connection, owner_id: uuid.UUID) -> SealedSpool:
+    """The owner's export document in a sealed spool, rewound for reading."""
     if not count_rows(connection, owner_id)["accounts"]:
         raise NotFoundError(f"no account {owner_id}")
-    out: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
+    spool = SealedSpool()
+    out = cast(IO[bytes], spool)
     head = {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
@@ -47,5 +47,5 @@ def write_document(connection: Connection, owner_id: uuid.UUID) -> IO[bytes]:
             writer.write(page)
         writer.close()
     out.write(b"}}\n")
-    out.seek(0)
-    return out
+    spool.rewind()
+    return spool

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import IO, Any
+from typing import Any
 
 from litestar import Request, get
 from litestar.response import Stream
@@ -14,13 +14,14 @@ from litestar.types import ControllerRouterHandler
 
 from prism.api.state import owner_of, state_of
 from prism.export.document import write_document
+from prism.export.spool import SealedSpool
 
 __all__ = ["EXPORT_ROUTES", "export_document"]
 
 _CHUNK = 1 << 16
 
 
-async def _chunks(document: IO[bytes]) -> AsyncIterator[bytes]:
+async def _chunks(document: SealedSpool) -> AsyncIterator[bytes]:
     try:
         while chunk := await asyncio.to_thread(document.read, _CHUNK):
             yield chunk
