@@ -19,6 +19,7 @@ __all__ = [
     "RepositoryError",
     "RepositoryLockedError",
     "StorageError",
+    "UnreadableDataError",
     "ValidationError",
     "WrongKeyError",
 ]
@@ -82,6 +83,12 @@ class MigrationError(StorageError):
     """A schema upgrade or downgrade failed; the database was left as it was."""
 
     code = "migration-error"
+
+
+class UnreadableDataError(StorageError):
+    """Stored data does not open with the key given (another key sealed it)."""
+
+    code = "unreadable-data"
 
 
 class RepositoryError(StorageError):

@@ -37,6 +37,7 @@ from prism.analytics.valuation import Holdings, daily_values
 from prism.domain.ledger import LedgerEntry
 from prism.domain.positions import SortKey
 from prism.domain.timeline import build_timeline
+from prism.errors import UnreadableDataError
 from prism.storage.engine import Database
 from prism.storage.lake import FX, PRICES, RESULTS, SNAPSHOTS, Lake, dataset_root, write_rows, writer_lease
 from prism.storage.ledger_load import gc_paused, load_ledger
@@ -112,12 +113,13 @@ def _shape(holdings: Holdings) -> str:
     return hashlib.blake2b(described.encode(), digest_size=16).hexdigest()
 
 
-def _state_key(owner_id: uuid.UUID) -> str:
-    return f"{dataset_root(SNAPSHOTS, owner_id)}/_state.json"
+_STATE_NAME = "_state.json"
 
 
 def _read_state(lake: Lake, owner_id: uuid.UUID) -> _State | None:
-    data = lake.objects.get(_state_key(owner_id))
+    # Sealed like the owner's files when the lake has an owner key: the days with
+    # activity and the entries' digests are the owner's too.
+    data = lake.owner_object(SNAPSHOTS, owner_id, _STATE_NAME)
     if data is None:
         return None
     try:
@@ -202,7 +204,7 @@ def _recompute(lake: Lake, owner_id: uuid.UUID, book: OwnerBook, today: dt.date)
         shape=_shape(book.holdings),
         digests=digests,
     )
-    lake.objects.put(_state_key(owner_id), msgspec.json.encode(new_state))
+    lake.put_owner_object(SNAPSHOTS, owner_id, _STATE_NAME, msgspec.json.encode(new_state))
     return Refresh(start if rows else None, new_state.through, rows)
 
 
@@ -212,11 +214,33 @@ async def refresh_snapshots(
     """Bring ``owner_id``'s snapshots up to date (only what changed is recomputed)."""
     day = today or dt.datetime.now(dt.UTC).date()
     stamp = await database.read(ledger_stamp, owner_id)
-    state, versions = await asyncio.gather(
-        asyncio.to_thread(_read_state, lake, owner_id), asyncio.to_thread(_market_versions, lake)
-    )
+    try:
+        state, versions = await asyncio.gather(
+            asyncio.to_thread(_read_state, lake, owner_id), asyncio.to_thread(_market_versions, lake)
+        )
+    except UnreadableDataError:
+        state, versions = None, await asyncio.to_thread(_market_versions, lake)
     if _is_current(state, stamp, versions, day):
         return Refresh(None, state.through if state else None, 0)
     async with writer_lease(database, lock_path):
-        book = await database.read(load_owner_book, owner_id)
-        return await asyncio.to_thread(_recompute, lake, owner_id, book, day)
+        for attempt in range(2):
+            book = await database.read(load_owner_book, owner_id)
+            try:
+                return await asyncio.to_thread(_recompute, lake, owner_id, book, day)
+            except UnreadableDataError:
+                if attempt:
+                    raise
+                # Sealed under another key (a key change cut short, a lake from elsewhere):
+                # these files are derived from the ledger, so they are dropped and computed again.
+                await asyncio.to_thread(forget_owner_analytics, lake, owner_id)
+    raise AssertionError("unreachable")
+
+
+def forget_owner_analytics(lake: Lake, owner_id: uuid.UUID) -> int:
+    """Delete every file of ``owner_id``'s snapshots and results (and the job's state); the count.
+
+    The next refresh computes them from the ledger again. The caller holds the writer lease.
+    """
+    keys = [key for dataset in (SNAPSHOTS, RESULTS) for key in lake.objects.list(f"{dataset_root(dataset, owner_id)}/")]
+    lake.objects.delete(keys)
+    return len(keys)

@@ -44,7 +44,7 @@ from prism.config import Settings
 from prism.domain.ids import EntryClock
 from prism.migrations import open_upgraded
 from prism.storage.catalog import ensure_device_account
-from prism.storage.lake import open_lake
+from prism.storage.device_lake import open_device_lake
 from prism.sync.relay import NOTIFY_CHANNEL
 from prism.telemetry import send_reports
 
@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> Litestar:
         database = await open_upgraded(settings.database)
         watch_pool(database)
         bell = RelayBell()
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             if hosted:
                 app.state["prism"] = ApiState(settings, database, None, "", EntryClock(), lake, relay_bell=bell)

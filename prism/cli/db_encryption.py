@@ -3,19 +3,26 @@
 Each command rewrites the file beside itself, verifies it and swaps it in
 (:mod:`prism.storage.sqlite_conversion`), so a crash at any point leaves a database
 that opens. Prism must not be running against the file meanwhile (it is refused).
+The lake's per-owner files follow the database key (:mod:`prism.storage.device_lake`):
+sealed after ``encrypt`` and ``rekey`` swap the file in, opened before ``decrypt``
+does; running a command again finishes what a crash cut short, and per-owner files
+left under a lost key are dropped and computed again from the ledger.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
 import msgspec
 from rich.table import Table
 
-from prism.cli.terminal import console
+from prism.cli.terminal import console, run_async
 from prism.config import Settings
 from prism.errors import PrismError, ValidationError
+from prism.storage.device_lake import reseal_device_lake
+from prism.storage.lake.lease import folder_lease
 from prism.storage.sqlite_conversion import Conversion, convert_database
 from prism.storage.sqlite_keys import SQLiteKey, database_key, file_state, fresh_key, key_from_passphrase
 from prism.sync.keyring import check_passphrase
@@ -66,6 +73,20 @@ def _convert(path: Path, old: SQLiteKey | None, new: SQLiteKey | None, doing: st
         raise click.ClickException(str(error)) from None
 
 
+def _reseal_lake(settings: Settings, old: SQLiteKey | None, new: SQLiteKey | None) -> int:
+    async def run() -> int:
+        async with folder_lease(settings.lake_lock_path):
+            return await asyncio.to_thread(reseal_device_lake, settings, old, new)
+
+    if settings.lake_settings.is_s3:
+        return 0  # a device's lake is its folder; a shared bucket is not the device's to re-seal
+    try:
+        with console.status("re-sealing the lake's per-owner files"):
+            return run_async(run())
+    except PrismError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _report(done: Conversion, title: str) -> None:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("")
@@ -84,7 +105,13 @@ def db_encrypt(settings: Settings, passphrase_file: str | None, use_keyring: boo
     """Encrypt the device database at rest (SQLCipher), keyed by a passphrase or the OS keyring."""
     path = _device_file(settings)
     if file_state(path) == "encrypted":
-        console.print(f"{path} is encrypted already")
+        # A run cut short after the swap: finish the lake.
+        try:
+            current = _current_key(settings, path)
+        except ValidationError as error:
+            raise click.ClickException(error.message) from None
+        moved = _reseal_lake(settings, None, current)
+        console.print(f"{path} is encrypted already" + (f"; sealed {moved} lake file(s)" if moved else ""))
         return
     try:
         if use_keyring:
@@ -96,6 +123,7 @@ def db_encrypt(settings: Settings, passphrase_file: str | None, use_keyring: boo
         raise click.ClickException(error.message) from None
     assert key is not None
     _report(_convert(path, None, key, "encrypting"), f"encrypted {path}")
+    _reseal_lake(settings, None, key)
     hint = "PRISM_DATABASE_KEY_SOURCE=keyring" if use_keyring else "its passphrase (PRISM_DATABASE_PASSPHRASE)"
     console.print(f"From now on Prism opens it with {hint}; set PRISM_DATABASE_ENCRYPT=1 to keep new files encrypted.")
 
@@ -112,6 +140,7 @@ def db_decrypt(settings: Settings) -> None:
         key = _current_key(settings, path)
     except ValidationError as error:
         raise click.ClickException(error.message) from None
+    _reseal_lake(settings, key, None)
     _report(_convert(path, key, None, "decrypting"), f"decrypted {path}")
 
 
@@ -129,3 +158,4 @@ def db_rekey(settings: Settings, passphrase_file: str | None) -> None:
     except ValidationError as error:
         raise click.ClickException(error.message) from None
     _report(_convert(path, old, new, "re-keying"), f"re-keyed {path}")
+    _reseal_lake(settings, old, new)

@@ -14,8 +14,9 @@ from prism.config import Settings
 from prism.demo import create_demo_book
 from prism.demo_lake import lake_has_prices, write_demo_market
 from prism.storage.catalog import device_account
+from prism.storage.device_lake import open_device_lake
 from prism.storage.engine import Database
-from prism.storage.lake import open_lake, writer_lease
+from prism.storage.lake import writer_lease
 
 __all__ = ["demo"]
 
@@ -70,7 +71,7 @@ def demo(  # noqa: PLR0917 - click passes each option positionally
         owner = await database.read(device_account)
         if owner is None:
             return
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             with console.status("computing the daily values of ten years (the snapshots job)"):
                 done = await refresh_snapshots(database, lake, settings.lake_lock_path, owner)
@@ -80,7 +81,7 @@ def demo(  # noqa: PLR0917 - click passes each option positionally
             console.print(f"materialised {done.rows:,} daily values from {done.recomputed_from} to {done.through}")
 
     async def write_market(database: Database) -> None:
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             async with writer_lease(database, settings.lake_lock_path):
                 if await asyncio.to_thread(lake_has_prices, lake):

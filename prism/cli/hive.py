@@ -25,7 +25,7 @@ from prism.hive.legacy_dump import import_dump
 from prism.hive.remote import HiveRemote
 from prism.hive.wire import ContributionIn, ContributionOut, Resolution
 from prism.storage.catalog import device_account
-from prism.storage.lake import open_lake
+from prism.storage.device_lake import open_device_lake
 
 __all__ = ["hive"]
 
@@ -61,7 +61,7 @@ def preview(settings: Settings) -> None:
 
 async def _pull(settings: Settings, remote: HiveRemote) -> PullReport:
     async with upgraded_store(settings) as database:
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             key = hive_key(settings.hive.url or "")
             return await pull(database, lake, settings.lake_lock_path, key, remote.snapshot)

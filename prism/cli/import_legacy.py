@@ -13,7 +13,7 @@ from rich.text import Text
 from prism.cli.terminal import console, run_async, upgraded_store
 from prism.config import Settings
 from prism.imports.legacy import LegacyReport, import_legacy
-from prism.storage.lake import open_lake
+from prism.storage.device_lake import open_device_lake
 
 __all__ = ["legacy"]
 
@@ -50,7 +50,7 @@ def legacy(settings: Settings, directory: Path, as_of: dt.datetime | None, dry_r
 
 async def _run(settings: Settings, directory: Path, as_of: dt.date | None, dry_run: bool) -> LegacyReport:
     async with upgraded_store(settings) as database:
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             with console.status(f"importing {directory}"):
                 return await import_legacy(

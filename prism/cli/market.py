@@ -19,7 +19,7 @@ from prism.cli.terminal import console, upgraded_store
 from prism.config import Settings
 from prism.errors import PrismError
 from prism.storage.catalog import device_account
-from prism.storage.lake import open_lake
+from prism.storage.device_lake import open_device_lake
 
 __all__ = ["market"]
 
@@ -61,7 +61,7 @@ async def _import(settings: Settings, kind: MarketKind, file: Path, currency: st
         known = await catalog_isins(database, owner) if owner is not None else None
         if known is None:
             console.print("[yellow]no account yet: ISINs are not checked against a catalog[/yellow]")
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             with console.status(f"reading {file.name}") as status:
                 return await import_market_file(

@@ -29,8 +29,8 @@ from prism.domain.exposure import Dimension
 from prism.domain.positions import CostMethod
 from prism.report_tables import daily_values, exposure_table, performance_table, yearly_rows, yearly_table
 from prism.storage.catalog import Portfolio, device_account, list_portfolios
+from prism.storage.device_lake import open_device_lake
 from prism.storage.engine import Database
-from prism.storage.lake import open_lake
 
 __all__ = ["report"]
 
@@ -119,7 +119,7 @@ async def _gather(
         if owner is None:
             raise click.ClickException("no account yet: run `prism demo` to create a sample one")
         portfolio = await _pick(database, owner, ref)
-        lake = open_lake(settings.lake_settings)
+        lake = open_device_lake(settings)
         try:
             with console.status("bringing the daily values up to date (the first run computes every day)"):
                 began = time.perf_counter()

@@ -21,8 +21,9 @@ import msgspec
 
 from prism.config import Settings
 from prism.storage.catalog import ensure_device_account
+from prism.storage.device_lake import open_device_lake
 from prism.storage.engine import Database
-from prism.storage.lake import ETF_HOLDINGS, FX, PRICES, SNAPSHOTS, Lake, open_lake
+from prism.storage.lake import ETF_HOLDINGS, FX, PRICES, SNAPSHOTS, Lake
 
 __all__ = ["Services", "open_services"]
 
@@ -114,5 +115,5 @@ async def open_services(settings: Settings) -> Services:
 
     database = await open_upgraded(settings.database)
     owner = await database.write(ensure_device_account)
-    lake = open_lake(settings.lake_settings)
+    lake = open_device_lake(settings)
     return Services(settings, database, lake, owner)

@@ -41,7 +41,7 @@ import nacl.utils
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prism.errors import StorageError, ValidationError
+from prism.errors import StorageError, UnreadableDataError, ValidationError
 
 __all__ = [
     "OWNER_KEY_BYTES",
@@ -55,6 +55,7 @@ __all__ = [
     "owner_file_key",
     "owner_object_key",
     "parquet_source",
+    "read_error",
     "plain_parquet",
     "seal_object",
     "sealed_parquet",
@@ -104,7 +105,7 @@ def open_object(key: bytes, sealed: bytes, path: str) -> bytes:
             body[_NONCE:], path.encode(), body[:_NONCE], key
         )
     except nacl.exceptions.CryptoError:
-        raise StorageError(f"the lake object {path} does not open with the key this lake was given") from None
+        raise UnreadableDataError(f"the lake object {path} does not open with the key this lake was given") from None
 
 
 def is_sealed_object(data: bytes) -> bool:
@@ -168,3 +169,10 @@ def describe_read_error(error: duckdb.Error) -> str:
     if any(marker in text for marker in _KEY_MISMATCH):
         return f"the lake's per-owner files do not open with the key this lake was given (resealed to another?): {text}"
     return text
+
+
+def read_error(error: duckdb.Error, doing: str) -> StorageError:
+    """The error to raise for a failed read: :class:`UnreadableDataError` for a key mismatch."""
+    text = describe_read_error(error)
+    kind = UnreadableDataError if text.startswith("the lake's per-owner files do not open") else StorageError
+    return kind(f"{doing} failed: {text}")

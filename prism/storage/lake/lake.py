@@ -20,13 +20,12 @@ import duckdb
 import pyarrow as pa
 
 from prism.config import LakeSettings
-from prism.errors import StorageError, ValidationError
+from prism.errors import StorageError, UnreadableDataError, ValidationError
 from prism.storage.lake.datasets import Dataset
 from prism.storage.lake.duck import connect_duckdb
 from prism.storage.lake.encryption import (
     add_duckdb_key,
     check_owner_key,
-    describe_read_error,
     duckdb_key_name,
     is_sealed_object,
     open_object,
@@ -34,6 +33,7 @@ from prism.storage.lake.encryption import (
     owner_object_key,
     parquet_source,
     plain_parquet,
+    read_error,
     seal_object,
     sealed_parquet,
 )
@@ -143,7 +143,7 @@ class Lake:
         if data is None or not is_sealed_object(data):
             return data
         if self._owner_key is None:
-            raise StorageError(f"the lake object {key} is sealed, and this lake was given no key")
+            raise UnreadableDataError(f"the lake object {key} is sealed, and this lake was given no key")
         return open_object(owner_object_key(self._owner_key, owner), data, key)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -179,7 +179,7 @@ class Lake:
         try:
             return cursor.execute(sql, parameters).to_arrow_table()
         except duckdb.Error as error:
-            raise StorageError(f"the lake query failed: {describe_read_error(error)}") from None
+            raise read_error(error, "the lake query") from None
         finally:
             cursor.close()
 

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import msgspec
 
 from prism.config import LakeSettings
-from prism.errors import StorageError
+from prism.errors import StorageError, UnreadableDataError
 from prism.storage.lake.datasets import DATASETS, Dataset
 from prism.storage.lake.encryption import is_sealed, is_sealed_object
 from prism.storage.lake.lake import Lake, dataset_root, owner_object_path
@@ -105,7 +105,7 @@ def _resealed_object(lakes: _Lakes, dataset: Dataset, owner: uuid.UUID, name: st
         return False
     reader = lakes.plain if not sealed else lakes.old
     if reader is None:
-        raise StorageError(f"the lake object {name} of {owner} is sealed with a key that was not given")
+        raise UnreadableDataError(f"the lake object {name} of {owner} is sealed with a key that was not given")
     plain = reader.owner_object(dataset, owner, name)
     if plain is None:
         return False
@@ -134,7 +134,7 @@ def _resealed(lakes: _Lakes, dataset: Dataset, owner: uuid.UUID, file: DataFile)
         return file
     reader = lakes.plain if not sealed else lakes.old
     if reader is None:
-        raise StorageError(f"the lake file {file.key} is encrypted with a key that was not given")
+        raise UnreadableDataError(f"the lake file {file.key} is encrypted with a key that was not given")
     rows = reader.query(f"SELECT * FROM {reader.source(dataset, owner, [file.key])}")
     key = new_file_key(dataset_root(dataset, owner), file.partition)
     lakes.new.objects.put(key, lakes.new.encode(dataset, owner, rows))

@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 import uuid_utils
 
-from prism.errors import StorageError, ValidationError
+from prism.errors import ValidationError
 from prism.storage.lake.datasets import Dataset
-from prism.storage.lake.encryption import describe_read_error
+from prism.storage.lake.encryption import read_error
 from prism.storage.lake.lake import Lake, dataset_root
 from prism.storage.lake.manifest import MANIFEST_NAME, Change, DataFile, Manifest, RetiredFile, encode_manifest
 
@@ -141,7 +141,7 @@ def write_rows(
             lake.objects.put(key, lake.encode(dataset, owner, merged))
             written.append(DataFile(key, partition, merged.num_rows))
     except duckdb.Error as error:
-        raise StorageError(f"merging into {dataset.name} failed: {describe_read_error(error)}") from None
+        raise read_error(error, f"merging into {dataset.name}") from None
     finally:
         cursor.close()
     day = earliest[0] if earliest is not None else None
