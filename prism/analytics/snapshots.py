@@ -241,6 +241,6 @@ def forget_owner_analytics(lake: Lake, owner_id: uuid.UUID) -> int:
 
     The next refresh computes them from the ledger again. The caller holds the writer lease.
     """
-    keys = [key for dataset in (SNAPSHOTS, RESULTS) for key in lake.objects.list(f"{dataset_root(dataset, owner_id)}/")]
+    keys = [key for dataset in (SNAPSHOTS, RESULTS) for key in lake.objects.list(dataset_root(dataset, owner_id))]
     lake.objects.delete(keys)
     return len(keys)

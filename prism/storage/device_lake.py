@@ -46,7 +46,7 @@ def reseal_device_lake(settings: Settings, old: SQLiteKey | None, new: SQLiteKey
         lake = open_lake(settings.lake_settings)
         try:
             owned = [dataset for dataset in DATASETS.values() if dataset.per_owner]
-            keys = [key for dataset in owned for key in lake.objects.list(f"{dataset.name}/")]
+            keys = [key for dataset in owned for key in lake.objects.list(dataset.name)]
             lake.objects.delete(keys)
             return len(keys)
         finally:
