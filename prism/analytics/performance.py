@@ -44,7 +44,7 @@ class Performance(NamedTuple):
     start_value: Decimal
     end_value: Decimal
     ttwror: Decimal
-    ttwror_annualized: Decimal
+    ttwror_annualized: Decimal | None  # None: beyond any meaningful figure (see annualize)
     irr: Decimal | None  # None: no money went both in and out
     realized_gain: Decimal
     unrealized_gain: Decimal

@@ -86,14 +86,21 @@ def ttwror(
     return _rate(RATE_CONTEXT.subtract(index[-1], _ONE)) if index else _ZERO
 
 
-def annualize(rate: Decimal, days: int) -> Decimal:
-    """``rate`` earned over ``days`` calendar days as a yearly rate (Act/365)."""
+#: The largest yearly rate given (10**27, i.e. 10**29 percent): a few days' gain raised
+#: to the year can exceed any meaningful figure, and what the rate context can hold.
+_LARGEST = Decimal("1e27")
+
+
+def annualize(rate: Decimal, days: int) -> Decimal | None:
+    """``rate`` earned over ``days`` calendar days as a yearly rate (Act/365), or None when
+    that figure is beyond :data:`_LARGEST` (a large gain over a few days)."""
     if days <= 0:
         raise ValidationError("the period must last at least a day", field="end")
     growth = RATE_CONTEXT.add(_ONE, rate)
     if growth <= 0:
         return Decimal(-1)
-    return _rate(RATE_CONTEXT.subtract(RATE_CONTEXT.power(growth, Decimal(365) / Decimal(days)), _ONE))
+    yearly = RATE_CONTEXT.subtract(RATE_CONTEXT.power(growth, Decimal(365) / Decimal(days)), _ONE)
+    return None if yearly > _LARGEST else _rate(yearly)
 
 
 def volatility(returns: Sequence[Decimal]) -> Decimal:

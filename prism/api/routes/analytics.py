@@ -54,7 +54,7 @@ class PerformanceOut(msgspec.Struct, kw_only=True):
     start_value: DecimalText
     end_value: DecimalText
     ttwror: DecimalText
-    ttwror_annualized: DecimalText
+    ttwror_annualized: DecimalText | None
     irr: DecimalText | None
     realized_gain: DecimalText
     unrealized_gain: DecimalText
@@ -92,7 +92,7 @@ def _performance(p: Performance) -> PerformanceOut:
         start_value=canonical(p.start_value),
         end_value=canonical(p.end_value),
         ttwror=canonical(p.ttwror),
-        ttwror_annualized=canonical(p.ttwror_annualized),
+        ttwror_annualized=decimal_text(p.ttwror_annualized),
         irr=decimal_text(p.irr),
         realized_gain=canonical(p.realized_gain),
         unrealized_gain=canonical(p.unrealized_gain),

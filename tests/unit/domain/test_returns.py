@@ -95,3 +95,11 @@ def test_a_drawdown_not_yet_recovered_runs_to_the_last_day() -> None:
 
 def test_no_fall_no_drawdown() -> None:
     assert max_drawdown([_day(0, "100"), _day(1, "110")], opening=D(100)).depth == 0
+
+
+def test_a_few_days_large_gain_has_no_annualised_figure() -> None:
+    # 1.2 ** 365 is about 8e28: no meaningful yearly rate, and more than the rate context holds.
+    assert annualize(D("0.2"), 1) is None
+    month = annualize(D("0.2"), 30)
+    assert month is not None
+    assert abs(float(month) - (1.2 ** (365 / 30) - 1)) < 1e-9
