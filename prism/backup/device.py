@@ -12,6 +12,7 @@ from pathlib import Path
 from prism.backup.keys import KeySource
 from prism.config import Settings
 from prism.errors import ValidationError
+from prism.sync.key_file import device_key_file
 from prism.sync.keys import load_device_keys
 
 __all__ = ["device_database_path", "device_key_source", "device_lake_root"]
@@ -21,7 +22,7 @@ def device_key_source(settings: Settings) -> KeySource:
     """The passphrase, else the account's data keys; :class:`ValidationError` when neither exists."""
     if settings.backup.passphrase:
         return settings.backup.passphrase
-    keys = load_device_keys(settings.sync_keys_path)
+    keys = load_device_keys(device_key_file(settings))
     if keys is not None:
         return keys
     raise ValidationError(

@@ -12,6 +12,7 @@ left under a lost key are dropped and computed again from the ledger.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from prism.storage.device_lake import reseal_device_lake
 from prism.storage.lake.lease import folder_lease
 from prism.storage.sqlite_conversion import Conversion, convert_database
 from prism.storage.sqlite_keys import SQLiteKey, database_key, file_state, fresh_key, key_from_passphrase
+from prism.sync.key_file import KeyFile, read_key_file, seal_for, staged, write_key_file
 from prism.sync.keyring import check_passphrase
 
 __all__ = ["db_decrypt", "db_encrypt", "db_rekey"]
@@ -73,6 +75,31 @@ def _convert(path: Path, old: SQLiteKey | None, new: SQLiteKey | None, doing: st
         raise click.ClickException(str(error)) from None
 
 
+def _stage_keys(settings: Settings, old: SQLiteKey | None, new: SQLiteKey | None) -> None:
+    """Write the sync key file in its form under ``new`` beside it (before the swap)."""
+    plain = read_key_file(KeyFile(settings.sync_keys_path, seal_for(old)))
+    if plain is not None:
+        write_key_file(staged(settings.sync_keys_path), plain, seal_for(new))
+
+
+def _finish_keys(settings: Settings) -> None:
+    """Put the staged key file in place (after the swap)."""
+    if staged(settings.sync_keys_path).exists():
+        os.replace(staged(settings.sync_keys_path), settings.sync_keys_path)
+
+
+def _convert_device(
+    settings: Settings, path: Path, old: SQLiteKey | None, new: SQLiteKey | None, doing: tuple[str, str]
+) -> None:
+    try:
+        _stage_keys(settings, old, new)
+    except PrismError as error:
+        raise click.ClickException(str(error)) from None
+    done = _convert(path, old, new, doing[0])
+    _finish_keys(settings)
+    _report(done, f"{doing[1]} {path}")
+
+
 def _reseal_lake(settings: Settings, old: SQLiteKey | None, new: SQLiteKey | None) -> int:
     async def run() -> int:
         async with folder_lease(settings.lake_lock_path):
@@ -110,6 +137,7 @@ def db_encrypt(settings: Settings, passphrase_file: str | None, use_keyring: boo
             current = _current_key(settings, path)
         except ValidationError as error:
             raise click.ClickException(error.message) from None
+        read_key_file(KeyFile(settings.sync_keys_path, seal_for(current)))  # seals a plain one
         moved = _reseal_lake(settings, None, current)
         console.print(f"{path} is encrypted already" + (f"; sealed {moved} lake file(s)" if moved else ""))
         return
@@ -122,7 +150,7 @@ def db_encrypt(settings: Settings, passphrase_file: str | None, use_keyring: boo
     except ValidationError as error:
         raise click.ClickException(error.message) from None
     assert key is not None
-    _report(_convert(path, None, key, "encrypting"), f"encrypted {path}")
+    _convert_device(settings, path, None, key, ("encrypting", "encrypted"))
     _reseal_lake(settings, None, key)
     hint = "PRISM_DATABASE_KEY_SOURCE=keyring" if use_keyring else "its passphrase (PRISM_DATABASE_PASSPHRASE)"
     console.print(f"From now on Prism opens it with {hint}; set PRISM_DATABASE_ENCRYPT=1 to keep new files encrypted.")
@@ -141,7 +169,7 @@ def db_decrypt(settings: Settings) -> None:
     except ValidationError as error:
         raise click.ClickException(error.message) from None
     _reseal_lake(settings, key, None)
-    _report(_convert(path, key, None, "decrypting"), f"decrypted {path}")
+    _convert_device(settings, path, key, None, ("decrypting", "decrypted"))
 
 
 @click.command("rekey")
@@ -157,5 +185,5 @@ def db_rekey(settings: Settings, passphrase_file: str | None) -> None:
         new = fresh_key(_new_passphrase(passphrase_file))
     except ValidationError as error:
         raise click.ClickException(error.message) from None
-    _report(_convert(path, old, new, "re-keying"), f"re-keyed {path}")
+    _convert_device(settings, path, old, new, ("re-keying", "re-keyed"))
     _reseal_lake(settings, old, new)

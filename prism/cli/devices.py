@@ -12,6 +12,7 @@ from prism.cli.terminal import console, run_async
 from prism.client.relay import DeviceEntry
 from prism.config import Settings
 from prism.errors import ChangeSetRejectedError, PrismError
+from prism.sync.key_file import device_key_file
 from prism.sync.keyring import invite_device, revoke_and_rotate
 from prism.sync.keys import DeviceKeys, open_card
 
@@ -77,7 +78,7 @@ def devices_revoke(settings: Settings, device_id: str, yes: bool) -> None:
 
     async def run() -> str:
         async with linked_relay(settings) as (keys, relay):
-            updated = await revoke_and_rotate(relay, keys, settings.sync_keys_path, device_id)
+            updated = await revoke_and_rotate(relay, keys, device_key_file(settings), device_id)
             return updated.key_id
 
     key_id = run_async(run())

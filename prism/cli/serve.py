@@ -14,6 +14,7 @@ from prism.cli.terminal import run_async
 from prism.config import Settings, normalize_database_url
 from prism.errors import PrismError
 from prism.storage.sqlite_keys import check_key
+from prism.sync.key_file import device_key_file
 from prism.sync.keys import load_device_keys
 
 __all__ = ["serve", "serve_settings", "with_server"]
@@ -68,7 +69,7 @@ def with_server(settings: Settings, **changes: Any) -> Settings:
 
 
 def serve_settings(settings: Settings, relay_url: str | None = None, *, ready_json: bool = False) -> None:
-    if relay_url is not None and load_device_keys(settings.sync_keys_path) is None:
+    if relay_url is not None and load_device_keys(device_key_file(settings)) is None:
         raise click.ClickException("this device is not linked to a relay: run `prism sync init` or `prism sync join`")
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 

@@ -30,6 +30,7 @@ from prism.storage.engine import Database
 from prism.sync.conflicts import list_conflicts
 from prism.sync.engine import SyncEngine, SyncReport
 from prism.sync.enrol import Created, create_sync_account, join_sync_account
+from prism.sync.key_file import device_key_file
 from prism.sync.keyring import change_passphrase, read_invitation
 from prism.sync.keys import DeviceKeys, load_device_keys
 from prism.sync.link import Link, held_devices, outbox_size, peer_ids, read_link
@@ -74,7 +75,7 @@ def _pull_progress() -> Iterator[Callable[[int, int], None]]:
 
 
 async def _linked(database: Database, settings: Settings) -> tuple[DeviceKeys, Link]:
-    keys = load_device_keys(settings.sync_keys_path)
+    keys = load_device_keys(device_key_file(settings))
     owner = await database.read(device_account)
     if keys is None or owner != keys.owner_id:
         raise NotFoundError("this device is not linked to a relay; run `prism sync init` or `prism sync join`")
@@ -121,7 +122,7 @@ def sync(context: click.Context, relay_url: str | None, mode: str) -> None:
             keys, link = await _linked(database, settings)
             async with RelayClient(relay_url or settings.sync.relay_url or link.relay_url) as relay:
                 engine = SyncEngine(
-                    database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=settings.sync_keys_path
+                    database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=device_key_file(settings)
                 )
                 if mode == "once":
                     with _pull_progress() as show, _explained_refusal():
@@ -154,7 +155,7 @@ def sync_init(settings: Settings, relay_url: str, passphrase_file: str | None) -
                 relay_url=relay_url,
                 passphrase=passphrase,
                 settings=settings.sync,
-                keys_path=settings.sync_keys_path,
+                keys_path=device_key_file(settings),
             )
 
     keys, recovery_key = run_async(run())
@@ -188,9 +189,9 @@ def _enrol(
                 passphrase=passphrase,
                 recovery_key=recovery_key,
                 code=code,
-                keys_path=settings.sync_keys_path,
+                keys_path=device_key_file(settings),
             )
-            engine = SyncEngine(database, keys, relay, keys_path=settings.sync_keys_path)
+            engine = SyncEngine(database, keys, relay, keys_path=device_key_file(settings))
             with _pull_progress() as show:
                 return await engine.sync_once(progress=show)
 
@@ -240,7 +241,7 @@ def sync_passphrase(settings: Settings, passphrase_file: str | None) -> None:
 
     async def run() -> None:
         async with linked_relay(settings) as (keys, relay):
-            await change_passphrase(relay, keys, settings.sync_keys_path, passphrase, settings.sync)
+            await change_passphrase(relay, keys, device_key_file(settings), passphrase, settings.sync)
 
     run_async(run())
     console.print("[green]passphrase changed[/green]")
@@ -331,7 +332,7 @@ async def watch_beside(settings: Settings, relay_url: str | None, stop: asyncio.
         keys, link = await _linked(database, settings)
         async with RelayClient(relay_url or link.relay_url) as relay:
             engine = SyncEngine(
-                database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=settings.sync_keys_path
+                database, keys, relay, wait_seconds=settings.sync.wait_seconds, keys_path=device_key_file(settings)
             )
             with contextlib.suppress(asyncio.CancelledError):
                 await engine.watch(stop)

@@ -26,6 +26,7 @@ from prism.storage.engine import Database
 from prism.storage.projection import rebuild_stale
 from prism.sync.codec import ChangeSetHeader, read_header
 from prism.sync.held_changes import release_held_changes
+from prism.sync.key_file import KeyFile
 from prism.sync.keyring import learn_keys
 from prism.sync.keys import (
     DeviceKeys,
@@ -119,7 +120,7 @@ class SyncEngine:
         relay: RelayClient,
         *,
         wait_seconds: float = 25.0,
-        keys_path: Path | None = None,
+        keys_path: Path | KeyFile | None = None,
     ) -> None:
         self.database, self.keys, self.relay = database, keys, relay
         self.wait_seconds = wait_seconds

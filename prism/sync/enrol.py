@@ -31,6 +31,7 @@ from prism.sync.envelopes import (
     recovery_secrets,
     seal_account_card,
 )
+from prism.sync.key_file import KeyFile
 from prism.sync.keyring import check_passphrase, read_invitation, seal_to_recipients
 from prism.sync.keys import (
     AccountKey,
@@ -56,7 +57,13 @@ class Created(NamedTuple):
 
 
 async def create_sync_account(
-    database: Database, relay: RelayClient, *, relay_url: str, passphrase: str, settings: SyncSettings, keys_path: Path
+    database: Database,
+    relay: RelayClient,
+    *,
+    relay_url: str,
+    passphrase: str,
+    settings: SyncSettings,
+    keys_path: Path | KeyFile,
 ) -> Created:
     """Make this device the first of a new sync account: data key, relay account,
     envelopes for this device, the passphrase and a new recovery key.
@@ -105,7 +112,7 @@ async def join_sync_account(
     passphrase: str | None = None,
     recovery_key: str | None = None,
     code: str | None = None,
-    keys_path: Path,
+    keys_path: Path | KeyFile,
 ) -> DeviceKeys:
     """Enrol this device, which must hold no portfolio data yet, in an existing account,
     with a one-time code from an enrolled device, the passphrase, or (when every device
@@ -186,7 +193,7 @@ def _adopt(connection: Connection, keys: DeviceKeys, relay_url: str) -> None:
 
 def _keep_keys(
     relay: RelayClient,
-    keys_path: Path,
+    keys_path: Path | KeyFile,
     data_keys: dict[str, AccountKey],
     *,
     account_id: uuid.UUID,

@@ -32,6 +32,7 @@ from prism.sync.envelopes import (
     seal_account_card,
     seal_envelope,
 )
+from prism.sync.key_file import KeyFile
 from prism.sync.keys import AccountKey, DeviceKeys, join_verifier, new_account_key, new_kdf_params, open_card
 from prism.sync.keys import save_device_keys as save_keys
 from prism.sync.recovery import format_recovery_key, parse_recovery_key
@@ -110,7 +111,7 @@ async def _verified_devices(relay: RelayClient, keys: DeviceKeys) -> list[tuple[
     return found
 
 
-async def learn_keys(relay: RelayClient, keys: DeviceKeys, keys_path: Path | None) -> DeviceKeys:
+async def learn_keys(relay: RelayClient, keys: DeviceKeys, keys_path: Path | KeyFile | None) -> DeviceKeys:
     """Open envelopes sealed to this device since it last looked; the newest key seals from now on."""
     private = device_box_key(keys)
     known = dict(keys.data_keys)
@@ -148,7 +149,7 @@ def read_invitation(code: str) -> tuple[uuid.UUID, bytes]:
 
 
 async def change_passphrase(
-    relay: RelayClient, keys: DeviceKeys, keys_path: Path, passphrase: str, settings: SyncSettings
+    relay: RelayClient, keys: DeviceKeys, keys_path: Path | KeyFile, passphrase: str, settings: SyncSettings
 ) -> DeviceKeys:
     """A new passphrase for the account; the data keys and every device stay as they are."""
     check_passphrase(passphrase)
@@ -164,7 +165,9 @@ async def change_passphrase(
     return updated
 
 
-async def revoke_and_rotate(relay: RelayClient, keys: DeviceKeys, keys_path: Path, device_id: str) -> DeviceKeys:
+async def revoke_and_rotate(
+    relay: RelayClient, keys: DeviceKeys, keys_path: Path | KeyFile, device_id: str
+) -> DeviceKeys:
     """Revoke ``device_id`` and seal a new data key to everyone else: it cannot read what follows."""
     await relay.revoke(device_id)
     fresh = new_account_key(keys.owner_id)

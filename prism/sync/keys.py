@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 import uuid
 from pathlib import Path
@@ -26,6 +25,7 @@ import nacl.signing
 import nacl.utils
 
 from prism.errors import ChangeSetRejectedError, ValidationError
+from prism.sync.key_file import KeyFile, key_file, read_key_file, write_key_file
 
 __all__ = [
     "AccountKey",
@@ -158,21 +158,14 @@ def open_card(card: bytes, keys: DeviceKeys) -> tuple[str, str]:
 _keys_codec = msgspec.msgpack.Decoder(DeviceKeys)
 
 
-def save_device_keys(path: Path, keys: DeviceKeys) -> None:
-    """Write the key file readable by its owner only, atomically (a crash leaves the old one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(msgspec.msgpack.encode(keys))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+def save_device_keys(where: Path | KeyFile, keys: DeviceKeys) -> None:
+    """Write the key file readable by its owner only, atomically (a crash leaves the old
+    one), sealed when ``where`` carries a seal (:mod:`prism.sync.key_file`)."""
+    file = key_file(where)
+    write_key_file(file.path, msgspec.msgpack.encode(keys), file.seal)
 
 
-def load_device_keys(path: Path) -> DeviceKeys | None:
+def load_device_keys(where: Path | KeyFile) -> DeviceKeys | None:
     """The device's keys, or None when it has not joined a sync account."""
-    try:
-        return _keys_codec.decode(path.read_bytes())
-    except FileNotFoundError:
-        return None
+    plain = read_key_file(where)
+    return None if plain is None else _keys_codec.decode(plain)

@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -25,8 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from prism.config import DatabaseSettings
+from prism.config import DatabaseSettings, load_settings
 from prism.storage.sqlite_keys import connect_sqlite, database_key, file_state
+from prism.sync.key_file import device_key_file
+from prism.sync.keys import DeviceKeys, load_device_keys, save_device_keys
 
 PASSPHRASE = "violet staple orbit 4 lantern"
 NEW_PASSPHRASE = "marble quiet hinge 9 cascade"
@@ -258,7 +261,7 @@ def test_a_conversion_killed_at_any_moment_leaves_a_usable_database(tmp_path: Pa
         _kill_during(run_env, args, delay=rng.uniform(startup * 0.8, whole))
         part_way += bool(list(path.parent.glob(".prism.db.converting")))
         assert _usable_counts(path, passphrases if file_state(path) == "encrypted" else []) == expected
-    print(f"{conversion}: {part_way} of 5 kills landed while the new file was being written")  # noqa: T201
+    print(f"{conversion}: {part_way} of 5 kills landed while the new file was being written")
     # A part-written file a crash left behind does not stop the next conversion.
     shutil.copyfile(original, path)
     (path.parent / ".prism.db.converting").write_bytes(os.urandom(10_000))
@@ -266,3 +269,36 @@ def test_a_conversion_killed_at_any_moment_leaves_a_usable_database(tmp_path: Pa
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert not list(path.parent.glob(".prism.db.converting*"))
     assert _usable_counts(path, passphrases if file_state(path) == "encrypted" else []) == expected
+
+
+def test_conversions_carry_the_sync_key_file_along(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PRISM_")}
+    env = {**base, "PRISM_DATA_DIR": str(data_dir)}
+    assert _prism(env, "db", "upgrade").returncode == 0
+    keys = DeviceKeys(
+        owner_id=uuid.uuid4(),
+        account_id=uuid.uuid4(),
+        device_id="laptop",
+        signing_seed=os.urandom(32),
+        key_id="k1",
+        data_keys={"k1": os.urandom(32)},
+    )
+    save_device_keys(data_dir / "sync-keys", keys)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.write_text(PASSPHRASE + "\n")
+    second.write_text(NEW_PASSPHRASE + "\n")
+
+    def loaded(passphrase: str | None) -> DeviceKeys | None:
+        environ = {"PRISM_DATA_DIR": str(data_dir), **({"PRISM_DATABASE_PASSPHRASE": passphrase} if passphrase else {})}
+        return load_device_keys(device_key_file(load_settings(environ)))
+
+    assert _prism(env, "db", "encrypt", "--passphrase-file", str(first)).returncode == 0
+    assert keys.signing_seed not in (data_dir / "sync-keys").read_bytes()
+    assert loaded(PASSPHRASE) == keys
+    rekeyed = _prism({**env, "PRISM_DATABASE_PASSPHRASE": PASSPHRASE}, "db", "rekey", "--passphrase-file", str(second))
+    assert rekeyed.returncode == 0, rekeyed.stdout + rekeyed.stderr
+    assert loaded(NEW_PASSPHRASE) == keys
+    assert _prism({**env, "PRISM_DATABASE_PASSPHRASE": NEW_PASSPHRASE}, "db", "decrypt").returncode == 0
+    assert keys.signing_seed in (data_dir / "sync-keys").read_bytes()
+    assert loaded(None) == keys
