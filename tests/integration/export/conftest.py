@@ -3,6 +3,7 @@ with awkward values and tombstones), and a second empty database of the same bac
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -83,11 +84,61 @@ def populate(connection: Connection) -> uuid.UUID:
     return owner
 
 
+def _populated(url: str) -> uuid.UUID:
+    async def run() -> uuid.UUID:
+        database = open_database(DatabaseSettings(url=url, pool_size=1))
+        try:
+            return await database.write(populate)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def populated_sqlite(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, uuid.UUID]:
+    """A migrated SQLite file holding the populated account, copied for each test; its owner."""
+    path = tmp_path_factory.mktemp("populated") / "prism.db"
+    shutil.copyfile(sqlite_template, path)
+    return path, _populated(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def populated_postgres(postgres_server_url: str, postgres_template: str) -> tuple[str, uuid.UUID]:
+    """A PostgreSQL database holding the populated account, the template of each test's; its owner."""
+    name = f"prism_populated_{uuid.uuid4().hex[:8]}"
+    _admin(postgres_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    return name, _populated(_database_url(postgres_server_url, name))
+
+
 @pytest.fixture
-async def source(db: Database) -> tuple[Database, uuid.UUID]:
-    """The current backend's database holding the populated account."""
-    owner = await db.write(populate)
-    return db, owner
+def source_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, uuid.UUID]]:
+    """URL of a new database of the current backend holding the populated account; its owner.
+
+    Populating takes seconds (the demo ledger goes through change capture row by row), so
+    it happens once per backend and each test gets its own copy of the result.
+    """
+    if backend == "sqlite":
+        template, owner = request.getfixturevalue("populated_sqlite")
+        path = tmp_path / "prism.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}", owner
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    template_name, owner = request.getfixturevalue("populated_postgres")
+    name = f"prism_source_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    yield _database_url(server, name), owner
+    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def source(source_url: tuple[str, uuid.UUID]) -> AsyncIterator[tuple[Database, uuid.UUID]]:
+    """An open database of the current backend holding the populated account, and its owner."""
+    url, owner = source_url
+    database = open_database(DatabaseSettings(url=url, pool_size=2))
+    yield database, owner
+    await database.dispose()
 
 
 def _fresh_url(backend: str, request: pytest.FixtureRequest, path: Path) -> Iterator[str]:
