@@ -14,7 +14,9 @@ per-owner files sealed with it). Then, for each of the two folders in turn:
   then warm (median of five);
 * ``prism import transactions`` of the same generated file into a fresh store.
 
-Prints each figure for plaintext and encrypted side by side with their ratio (time
+The two shapes run in the order plaintext, encrypted, encrypted, plaintext (per
+round), and each figure is the median of its shape's runs. Prints each figure for
+plaintext and encrypted side by side with their ratio (time
 encrypted / time plaintext; for a rate, plaintext / encrypted), beside the issue's goal
 of at most 1.3x.
 """
@@ -145,18 +147,26 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, floa
     source = workdir / "transactions.csv"
     with console.status(f"generating {args.rows:,} rows to import"):
         generate(source, args.rows)
-    results: dict[str, dict[str, float]] = {}
-    for name, folder, encrypted in (("plaintext", plain_dir, False), ("encrypted", sealed_dir, True)):
+    shapes = {"plaintext": (plain_dir, False), "encrypted": (sealed_dir, True)}
+    # Plaintext, encrypted, encrypted, plaintext (and again per round): a machine that
+    # gets busier or quieter during the run weighs on both sides alike.
+    order = ["plaintext", "encrypted", "encrypted", "plaintext"] * args.rounds
+    runs: dict[str, list[dict[str, float]]] = {"plaintext": [], "encrypted": []}
+    for number, name in enumerate(order, start=1):
+        folder, encrypted = shapes[name]
         env = _env(folder, encrypted)
         found: dict[str, float] = {}
-        with console.status(f"{name}: API under load"):
+        step = f"[{number}/{len(order)}] {name}"
+        with console.status(f"{step}: API under load"):
             found |= _api(env, args.seconds, workdir)
-        with console.status(f"{name}: analytics"):
+        with console.status(f"{step}: analytics"):
             found |= _analytics(env, folder)
-        with console.status(f"{name}: importing {args.rows:,} rows"):
+        with console.status(f"{step}: importing {args.rows:,} rows"):
             found |= _import(env, workdir / f"import-{name}", source, args.rows)
-        results[name] = found
-    return results
+        runs[name].append(found)
+    return {
+        name: {key: statistics.median(run[key] for run in found) for key in found[0]} for name, found in runs.items()
+    }
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
@@ -177,6 +187,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=3.0, help="demo scale (1: ~10,000 transactions)")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the import file")
     parser.add_argument("--seconds", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of plaintext, encrypted, encrypted, plaintext")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prism-bench-encryption-") as folder:
         report(measure(args, Path(folder)))
