@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,44 @@ from tests.serving import served_app
 #: Argon2id at libsodium's minimum: for tests only; real passphrases use the defaults.
 FAST_KDF = SyncSettings(kdf_ops=1, kdf_mem_kib=8)
 PASSPHRASE = "correct horse battery staple"
+PRISM = str(Path(sys.executable).with_name("prism"))
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PRISM_DATA_DIR": str(data_dir),
+        "PRISM_SYNC_KDF_OPS": "1",
+        "PRISM_SYNC_KDF_MEM_KIB": "8",
+        "PRISM_SQLITE_SYNCHRONOUS": "NORMAL",
+    }
+
+
+def _run(data_dir: Path, *args: str) -> None:
+    done = subprocess.run([PRISM, *args], check=False, env=_env(data_dir), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+DemoDevice = Callable[[float, Path], None]
+
+
+@pytest.fixture(scope="session")
+def demo_device(tmp_path_factory: pytest.TempPathFactory) -> DemoDevice:
+    """Puts a copy of a device folder that ``prism demo --scale SCALE`` filled at a path.
+
+    The demo is made once per scale and session (at the larger scales it takes longer than
+    the sync under test), so the SQLite and PostgreSQL runs of a test start from equal copies.
+    """
+    made: dict[float, Path] = {}
+
+    def copy(scale: float, target: Path) -> None:
+        if scale not in made:
+            folder = tmp_path_factory.mktemp("demo") / "device"
+            _run(folder, "demo", "--scale", str(scale), "--no-serve", "--no-market")
+            made[scale] = folder
+        shutil.copytree(made[scale], target)
+
+    return copy
 
 
 @dataclass

@@ -8,15 +8,17 @@ import subprocess
 from pathlib import Path
 
 from prism.sync.keys import load_device_keys
-from tests.integration.sync.conftest import PASSPHRASE, Relay
-from tests.integration.sync.test_kills import PRISM, _env, _run, _state
+from tests.integration.sync.conftest import PASSPHRASE, PRISM, DemoDevice, Relay, _env, _run
+from tests.integration.sync.test_kills import _state
 
 
-def test_compact_reports_relay_storage_and_a_later_device_bootstraps(relay: Relay, tmp_path: Path) -> None:
+def test_compact_reports_relay_storage_and_a_later_device_bootstraps(
+    relay: Relay, demo_device: DemoDevice, tmp_path: Path
+) -> None:
     laptop, phone = tmp_path / "laptop", tmp_path / "phone"
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE)
-    _run(laptop, "demo", "--scale", "0.2", "--no-serve", "--no-market")
+    demo_device(0.2, laptop)
     _run(laptop, "sync", "init", "--relay", relay.url, "--passphrase-file", str(passphrase))
     _run(laptop, "sync")
     done = subprocess.run(

@@ -9,8 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.integration.sync.conftest import PASSPHRASE, Relay
-from tests.integration.sync.test_kills import PRISM, _env
+from tests.integration.sync.conftest import PASSPHRASE, PRISM, Relay, _env
 
 
 def _prism(data_dir: Path, *args: str) -> str:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -30,24 +28,7 @@ from prism.storage.engine import open_database
 from prism.storage.holdings import read_holdings
 from prism.storage.tables import SYNCED_TABLES, relay_sets
 from prism.sync.keys import load_device_keys
-from tests.integration.sync.conftest import PASSPHRASE, Relay
-
-PRISM = str(Path(sys.executable).with_name("prism"))
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PRISM_DATA_DIR": str(data_dir),
-        "PRISM_SYNC_KDF_OPS": "1",
-        "PRISM_SYNC_KDF_MEM_KIB": "8",
-        "PRISM_SQLITE_SYNCHRONOUS": "NORMAL",
-    }
-
-
-def _run(data_dir: Path, *args: str) -> None:
-    done = subprocess.run([PRISM, *args], check=False, env=_env(data_dir), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
+from tests.integration.sync.conftest import PASSPHRASE, PRISM, DemoDevice, Relay, _env, _run
 
 
 def _run_killed(data_dir: Path, moment: Callable[[], bool], *args: str) -> bool:
@@ -77,8 +58,10 @@ def _writing(data_dir: Path) -> Callable[[], bool]:
             try:
                 if connection.execute("SELECT count(*) FROM sync_links").fetchone() == (0,):
                     return False
-            except sqlite3.OperationalError:
-                return False  # still being created or migrated: not linked yet
+            except sqlite3.DatabaseError:
+                # Still being created, migrated or written into place (a half-written file
+                # reads as malformed): not linked yet.
+                return False
             try:
                 connection.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:
@@ -117,11 +100,11 @@ async def _relay_sets(database_url: str, account: uuid.UUID) -> tuple[int, int]:
         await database.dispose()
 
 
-def test_devices_killed_mid_push_and_mid_apply_converge(relay: Relay, tmp_path: Path) -> None:
+def test_devices_killed_mid_push_and_mid_apply_converge(relay: Relay, demo_device: DemoDevice, tmp_path: Path) -> None:
     laptop, phone = tmp_path / "laptop", tmp_path / "phone"
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE)
-    _run(laptop, "demo", "--scale", "0.7", "--no-serve", "--no-market")
+    demo_device(0.7, laptop)
     _run(laptop, "sync", "init", "--relay", relay.url, "--passphrase-file", str(passphrase))
     keys = load_device_keys(laptop / "sync-keys")
     assert keys is not None

@@ -12,8 +12,7 @@ import pytest
 from prism.backup import FolderStore, list_snapshots, restore_snapshot
 from prism.errors import WrongKeyError
 from prism.sync.keys import load_device_keys
-from tests.integration.sync.conftest import PASSPHRASE, Relay
-from tests.integration.sync.test_kills import PRISM, _env
+from tests.integration.sync.conftest import PASSPHRASE, PRISM, Relay, _env
 
 
 def _prism(data_dir: Path, repository: Path, *args: str) -> str:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.sync.conftest import PASSPHRASE, Relay
-from tests.integration.sync.test_kills import PRISM, _env, _run
+from tests.integration.sync.conftest import PASSPHRASE, PRISM, Relay, _env, _run
 
 
 def _free_port() -> int:
