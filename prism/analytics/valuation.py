@@ -333,7 +333,13 @@ def daily_values(lake: Lake, timeline: Timeline, holdings: Holdings, *, start: d
         cursor.execute(
             f"CREATE TEMP TABLE first_close AS SELECT isin, min(date) AS first FROM {prices} WHERE {held} GROUP BY isin"
         )
-        cursor.execute(f"CREATE TEMP TABLE carry AS SELECT isin, date, close, currency FROM {prices} WHERE false")
+        # Each asset's last close before the first day: a recompute that starts after the
+        # market's last day (or on a weekend) carries it forward like any other day.
+        cursor.execute(
+            f"""CREATE TEMP TABLE carry AS SELECT isin, max(date) AS date, arg_max(close, date) AS close,
+                   arg_max(currency, date) AS currency FROM {prices} WHERE {held} AND date < $start GROUP BY isin""",
+            {"start": start},
+        )
         totals = ", ".join(f"CAST(coalesce(t.{name}, 0) AS DECIMAL(38, 10)) AS {name}" for name in _TOTALS)
         parts = []
         for first, last in _periods(start, end):

@@ -256,3 +256,20 @@ async def test_the_job_stores_standard_results_per_owner(db: Database, lake: Lak
     assert {period for _, period in stored} == {"all", "ytd", "1y"}
     stranger = uuid.uuid4()
     assert lake.query(f"SELECT * FROM {lake.scan(RESULTS, stranger)}").num_rows == 0
+
+
+async def test_a_recompute_that_starts_after_the_last_close_carries_it_forward(
+    db: Database, lake: Lake, lock: Path
+) -> None:
+    owner, p = await worked_example(db, lake)
+    await value_history(db, lake, lock, owner, p)  # computed through the 5th
+    await record(db, owner, entry(p, "deposit", day(7), amount="4"))  # recomputed from the 6th on
+
+    history = await value_history(db, lake, lock, owner, p)
+
+    got = [(d.date, d.value, d.securities, d.cash) for d in history.days[-3:]]
+    assert got == [
+        (day(5), D(1976), D(726), D(1250)),
+        (day(6), D(1976), D(726), D(1250)),
+        (day(7), D(1980), D(726), D(1254)),
+    ]
