@@ -12,7 +12,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -133,6 +133,69 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
     yield _database_url(server, name)
     _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+DemoDatabase = Callable[[float], str]
+
+
+@pytest.fixture(scope="session")
+def demo_templates() -> dict[tuple[str, float], str]:
+    """Databases ``prism demo`` filled, by (backend, scale): the sources of ``demo_database``."""
+    return {}
+
+
+def _fill_with_demo(url: str, scale: float, data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from prism.cli import main
+
+    command = ["--data-dir", str(data_dir), "--database-url", url, "demo", "--scale", str(scale)]
+    result = CliRunner().invoke(main, [*command, "--no-serve", "--no-market"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def demo_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, demo_templates: dict[tuple[str, float], str]
+) -> Iterator[DemoDatabase]:
+    """URLs of new databases of the current backend holding what ``prism demo --scale S`` makes.
+
+    The demo runs once per backend and scale (a few seconds each time); each call gives
+    the test its own copy. For tests where the demo is the setup, not the subject.
+    """
+    made: list[str] = []
+    server = ""
+
+    def copy(scale: float) -> str:
+        nonlocal server
+        key = (backend, scale)
+        if backend == "sqlite":
+            if key not in demo_templates:
+                template = request.getfixturevalue("sqlite_template")
+                folder = request.getfixturevalue("tmp_path_factory").mktemp("demo-template")
+                shutil.copyfile(template, folder / "prism.db")
+                _fill_with_demo(f"sqlite:///{folder / 'prism.db'}", scale, folder)
+                demo_templates[key] = str(folder / "prism.db")
+            path = tmp_path / f"demo-{len(made)}.db"
+            shutil.copyfile(demo_templates[key], path)
+            made.append(str(path))
+            return f"sqlite:///{path}"
+        server = request.getfixturevalue("postgres_server_url")
+        if key not in demo_templates:
+            name = f"prism_demo_{uuid.uuid4().hex[:8]}"
+            _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("postgres_template")}"')
+            folder = request.getfixturevalue("tmp_path_factory").mktemp("demo-template")
+            _fill_with_demo(_database_url(server, name), scale, folder)
+            demo_templates[key] = name
+        name = f"prism_test_{uuid.uuid4().hex[:12]}"
+        _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{demo_templates[key]}"')
+        made.append(name)
+        return _database_url(server, name)
+
+    yield copy
+    if server:
+        for name in made:
+            _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

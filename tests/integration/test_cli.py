@@ -7,8 +7,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from prism.cli import main
+from tests.conftest import DemoDatabase
 
-DEMO = ("--scale", "0.05", "--no-serve", "--no-market")
+SCALE = 0.05
+DEMO = ("--scale", str(SCALE), "--no-serve", "--no-market")
 
 
 def _prism(*args: str, database_url: str, tmp_path: Path) -> tuple[int, str]:
@@ -30,8 +32,8 @@ def test_demo_fills_an_empty_database_and_shows_holdings(database_url: str, tmp_
     assert "already holds an account" in again
 
 
-def test_holdings_by_method_and_portfolio(database_url: str, tmp_path: Path) -> None:
-    _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
+def test_holdings_by_method_and_portfolio(demo_database: DemoDatabase, tmp_path: Path) -> None:
+    database_url = demo_database(SCALE)
     code, output = _prism(
         "holdings", "--portfolio", "Pension", "--method", "average", database_url=database_url, tmp_path=tmp_path
     )
@@ -43,8 +45,8 @@ def test_holdings_by_method_and_portfolio(database_url: str, tmp_path: Path) -> 
     assert "no portfolio named 'Nope'" in output
 
 
-def test_rebuild_reproduces_the_maintained_projection(database_url: str, tmp_path: Path) -> None:
-    _prism("demo", *DEMO, database_url=database_url, tmp_path=tmp_path)
+def test_rebuild_reproduces_the_maintained_projection(demo_database: DemoDatabase, tmp_path: Path) -> None:
+    database_url = demo_database(SCALE)
     _, before = _prism("holdings", database_url=database_url, tmp_path=tmp_path)
     code, output = _prism("db", "rebuild", database_url=database_url, tmp_path=tmp_path)
     assert code == 0, output
