@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from prism.config import DatabaseSettings
-from prism.errors import ConflictError, StorageError, ValidationError, WrongKeyError
+from prism.errors import ConflictError, PrismError, StorageError, ValidationError, WrongKeyError
 from prism.storage.files import sync_folder
 from prism.storage.sqlite_keys import (
     SQLiteKey,
@@ -60,6 +60,10 @@ def _remove_staging(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _in_use(path: Path) -> ConflictError:
+    return ConflictError(f"the database {path} is in use: stop `prism serve` (and other Prism commands) first")
+
+
 def _hold(path: Path, key: SQLiteKey | None) -> Any:
     """The source, keyed, out of WAL mode and locked against every other connection."""
     # SQLCipher's driver opens plaintext files too (no key, no encryption), and it is the
@@ -70,17 +74,18 @@ def _hold(path: Path, key: SQLiteKey | None) -> Any:
         source.execute("PRAGMA locking_mode = EXCLUSIVE")
         mode = source.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
         if str(mode).lower() != "delete":
-            raise ConflictError(f"the database {path} is in use: stop `prism serve` (and other Prism commands) first")
+            raise _in_use(path)
         source.execute("BEGIN EXCLUSIVE")
         source.execute("COMMIT")
     except WrongKeyError:
         raise  # apply_key closed the connection already
+    except PrismError:
+        source.close()
+        raise
     except Exception as error:
         source.close()
         if "locked" in str(error) or "busy" in str(error):
-            raise ConflictError(
-                f"the database {path} is in use: stop `prism serve` (and other Prism commands) first"
-            ) from None
+            raise _in_use(path) from None
         raise StorageError(f"cannot open the database {path} for conversion: {error}") from None
     return source
 
