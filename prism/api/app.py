@@ -17,6 +17,7 @@ from prism.api.auth import ensure_device_token, require_owner
 from prism.api.integrations import integrations, release_waiters
 from prism.api.longpoll import RelayBell
 from prism.api.observability import metrics_middleware, metrics_router, request_ids, watch_pool
+from prism.api.openapi_problems import document_problems
 from prism.api.problems import exception_handlers
 from prism.api.routes.analytics import ANALYTICS_ROUTES
 from prism.api.routes.annotations import AlertRuleController, NoteController, TagController
@@ -142,7 +143,7 @@ def create_app(settings: Settings) -> Litestar:
         routers.append(Router("/api/v1/auth", route_handlers=[signup, signin]))
     if settings.server.metrics:
         routers.append(metrics_router())
-    return Litestar(
+    app = Litestar(
         route_handlers=[healthz, readyz, *routers],
         middleware=[request_ids, *([metrics_middleware()] if settings.server.metrics else [])],
         lifespan=[lifespan],
@@ -157,3 +158,5 @@ def create_app(settings: Settings) -> Litestar:
             security=[{"bearer": []}],
         ),
     )
+    document_problems(app)
+    return app
