@@ -3,7 +3,7 @@
 PostgreSQL comes from ``PRISM_TEST_POSTGRES_URL`` or is started here with ``pgserver``
 (a throwaway server in a temporary folder). If neither works, the PostgreSQL half of
 every test *errors*: a missing database is never a silent skip. The lake runs on a
-folder and on S3: moto's standalone server, started here on loopback.
+folder and on S3: moto's standalone server, started here in its own process on loopback.
 """
 
 from __future__ import annotations
@@ -229,21 +229,37 @@ S3_KEY, S3_SECRET = "prism-test-key", "prism-test-secret"
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's standalone S3 server on a free loopback port, for the whole session."""
-    import logging
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's standalone S3 server on a free loopback port, for the whole session.
+
+    It runs in a process of its own (``python -m moto.server``), as a real endpoint would:
+    serving S3 then takes the other core instead of the tests' interpreter lock, and the
+    objects every test stores stay out of the tests' heap.
+    """
     import socket
+    import subprocess
+    import sys
+    import time
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    log = tmp_path_factory.mktemp("moto") / "server.log"  # every request is logged: not a pipe
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, log.read_text(errors="replace")[-2000:]
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "moto's server did not start"
+            time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
-    server.stop()
+    server.terminate()
+    server.wait(timeout=30)
 
 
 def s3_lake_settings(endpoint: str) -> LakeSettings:
