@@ -22,7 +22,7 @@ import httpx
 import msgspec
 import nacl.signing
 
-from prism.client.errors import ClientError, RelayUnavailableError, RequestRejectedError
+from prism.client.errors import ClientError, RelayUnavailableError, problem_error
 from prism.client.signing import sign_request
 
 __all__ = [
@@ -198,7 +198,8 @@ class RelayClient:
                 problem = response.json()
             except ValueError:
                 problem = {"title": response.text[:200]}
-            raise RequestRejectedError(response.status_code, problem if isinstance(problem, dict) else {})
+            # The specific class (NotFound, Conflict, Unauthorized, ...), all RequestRejectedError.
+            raise problem_error(response.status_code, problem if isinstance(problem, dict) else {})
         return response.content
 
     async def create_account(self, device_id: str, verify_key: nacl.signing.VerifyKey) -> uuid.UUID:
