@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import click
@@ -13,7 +14,7 @@ from prism.cli.sync import watch_beside
 from prism.cli.terminal import run_async
 from prism.config import Settings, normalize_database_url
 from prism.errors import PrismError
-from prism.storage.sqlite_keys import check_key
+from prism.storage.sqlite_keys import check_key, file_state
 from prism.sync.key_file import device_key_file
 from prism.sync.keys import load_device_keys
 
@@ -68,8 +69,25 @@ def with_server(settings: Settings, **changes: Any) -> Settings:
     return msgspec.structs.replace(settings, server=server, database=database)
 
 
+def _with_asked_passphrase(settings: Settings) -> Settings:
+    """Ask for the database passphrase at a terminal when it is needed and not configured."""
+    database = settings.database
+    path = database.sqlite_path
+    needs = database.encrypt or (path is not None and file_state(path) == "encrypted")
+    if not needs or database.passphrase or database.key_source != "passphrase" or not sys.stdin.isatty():
+        return settings
+    passphrase = str(click.prompt("Database passphrase", hide_input=True))
+    return msgspec.structs.replace(settings, database=msgspec.structs.replace(database, passphrase=passphrase))
+
+
 def serve_settings(settings: Settings, relay_url: str | None = None, *, ready_json: bool = False) -> None:
-    if relay_url is not None and load_device_keys(device_key_file(settings)) is None:
+    settings = _with_asked_passphrase(settings)
+    try:
+        check_key(settings.database)
+        linked = relay_url is None or load_device_keys(device_key_file(settings)) is not None
+    except PrismError as error:
+        raise click.ClickException(str(error)) from error
+    if not linked:
         raise click.ClickException("this device is not linked to a relay: run `prism sync init` or `prism sync join`")
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
@@ -78,7 +96,6 @@ def serve_settings(settings: Settings, relay_url: str | None = None, *, ready_js
 
     configure_logging(settings.server.log_format)
     try:
-        check_key(settings.database)
         app = create_app(settings)
     except PrismError as error:
         raise click.ClickException(str(error)) from error
