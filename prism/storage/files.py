@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prism.errors import ValidationError
 
-__all__ = ["split_s3_url", "sync_folder", "write_atomically"]
+__all__ = ["split_s3_url", "sync_folder", "sync_path", "write_atomically"]
 
 
 def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = "") -> None:
@@ -31,7 +31,12 @@ def write_atomically(target: Path, data: bytes, *, prefix: str, suffix: str = ""
 
 def sync_folder(folder: Path) -> None:
     """Flush ``folder``'s entries to disk: a rename in it is durable only then."""
-    descriptor = os.open(folder, os.O_RDONLY)
+    sync_path(folder)
+
+
+def sync_path(path: Path) -> None:
+    """Flush what is written to the file (or folder) at ``path`` to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:

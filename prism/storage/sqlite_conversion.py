@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from prism.config import DatabaseSettings
 from prism.errors import ConflictError, PrismError, StorageError, ValidationError, WrongKeyError
-from prism.storage.files import sync_folder
+from prism.storage.files import sync_folder, sync_path
 from prism.storage.sqlite_keys import (
     SQLiteKey,
     apply_key,
@@ -131,14 +131,6 @@ def _verify(source: Any, target: Path, new: SQLiteKey | None) -> dict[str, int]:
     return found
 
 
-def _flush(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def convert_database(path: Path, old: SQLiteKey | None, new: SQLiteKey | None) -> Conversion:
     """Rewrite the database at ``path`` from key ``old`` to key ``new`` (None: plaintext).
 
@@ -160,7 +152,7 @@ def convert_database(path: Path, old: SQLiteKey | None, new: SQLiteKey | None) -
     try:
         _write(source, target, new)
         counts = _verify(source, target, new)
-        _flush(target)
+        sync_path(target)
         os.replace(target, path)
         sync_folder(path.parent)
     except BaseException:

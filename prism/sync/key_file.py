@@ -26,6 +26,7 @@ import nacl.utils
 
 from prism.config import Settings
 from prism.errors import ValidationError
+from prism.storage.files import write_atomically
 from prism.storage.sqlite_keys import SQLiteKey, database_key
 
 __all__ = ["KeyFile", "device_key_file", "key_file", "read_key_file", "seal_for", "staged", "write_key_file"]
@@ -70,13 +71,8 @@ def write_key_file(path: Path, plain: bytes, seal: bytes | None) -> None:
         nonce = nacl.utils.random(_NONCE)
         body = _MAGIC + nonce + nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(plain, _MAGIC, nonce, seal)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(body)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    # mkstemp makes the file 0600 from the start: the keys are never readable by others.
+    write_atomically(path, body, prefix=f".{path.name}.tmp-")
 
 
 def _opened(data: bytes, seal: bytes | None) -> bytes | None:

@@ -67,3 +67,10 @@ def test_a_staged_key_file_is_used_once_the_database_key_it_was_staged_for_is_cu
 
 def test_no_key_file_means_no_sync_account(tmp_path: Path) -> None:
     assert load_device_keys(KeyFile(tmp_path / "sync-keys", FIRST)) is None
+
+
+def test_the_key_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    for seal in (None, FIRST):
+        path = tmp_path / f"sync-keys-{seal is None}"
+        save_device_keys(KeyFile(path, seal), KEYS)
+        assert path.stat().st_mode & 0o777 == 0o600
