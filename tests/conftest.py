@@ -20,6 +20,10 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+# Every rich console the commands make gets one width, whichever test imports the CLI
+# first and in whatever process (a worker's stdout is no terminal).
+os.environ["COLUMNS"] = "160"
+
 from prism.config import DatabaseSettings, LakeSettings, normalize_database_url
 from prism.migrations import upgrade
 from prism.storage.engine import Database, open_database
