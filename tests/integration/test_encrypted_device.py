@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from prism.config import DatabaseSettings, load_settings
 from prism.storage.sqlite_keys import connect_sqlite, database_key, file_state
 from prism.sync.key_file import device_key_file
 from prism.sync.keys import DeviceKeys, load_device_keys, save_device_keys
+from tests.serving import free_port, wait_until_healthy
 
 PASSPHRASE = "violet staple orbit 4 lantern"
 NEW_PASSPHRASE = "marble quiet hinge 9 cascade"
@@ -61,29 +61,14 @@ def _prism(env: dict[str, str], *args: str, input_text: str | None = None) -> su
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _server(env: dict[str, str], log: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    port = _free_port()
+    port = free_port()
     with log.open("w") as output:
         server = subprocess.Popen([*PRISM, "serve", "--port", str(port)], env=env, stdout=output, stderr=output)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, log.read_text()[-2000:]
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+            wait_until_healthy(url, server, lambda: log.read_text()[-2000:])
             token = (Path(env["PRISM_DATA_DIR"]) / "api-token").read_text().strip()
             yield url, {"Authorization": f"Bearer {token}"}
         finally:
@@ -151,7 +136,7 @@ def test_a_wrong_passphrase_is_a_clear_error_and_changes_nothing(tmp_path: Path)
     env = _env(data_dir, temp)
     assert _prism(env, "db", "upgrade").returncode == 0
     before = (data_dir / "prism.db").read_bytes()
-    for command in (("holdings",), ("db", "upgrade"), ("db", "decrypt"), ("serve", "--port", str(_free_port()))):
+    for command in (("holdings",), ("db", "upgrade"), ("db", "decrypt"), ("serve", "--port", str(free_port()))):
         done = _prism({**env, "PRISM_DATABASE_PASSPHRASE": "not the passphrase at all"}, *command)
         assert done.returncode != 0, command
         assert "wrong passphrase" in done.stdout + done.stderr, (command, done.stdout, done.stderr)

@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import nacl.signing
 
 from prism.client.relay import RelayClient, RelayIdentity
+from tests.serving import wait_until_healthy
 
 _SERVE = "import sys\nfrom prism.cli import main\nmain(sys.argv[1:])\n"
 
@@ -27,16 +27,8 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     command = [sys.executable, "-c", _SERVE, "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, "the server exited"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.1)
+    wait_until_healthy(url, process)
+    return process, url
 
 
 async def test_sigterm_answers_held_long_polls_and_exits(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from tests.integration.isolation import Isolation, IsolationUnavailable, isolated_network
+from tests.serving import wait_until_healthy
 
 _WATCHED = """
 import json, sys
@@ -86,16 +87,7 @@ def test_the_device_server_and_its_jobs_open_no_connection(device_env: dict[str,
     server = subprocess.Popen(command, env=device_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the server exited"
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_until_healthy(url, server)
         token = (Path(device_env["PRISM_DATA_DIR"]) / "api-token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         for path in ("/api/v1/holdings", "/api/v1/portfolios", "/api/v1/transactions?limit=5"):
