@@ -8,27 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from prism.config import DatabaseSettings
-from prism.storage.engine import Database, open_database
+from prism.storage.engine import open_database
 from prism.storage.holdings import read_cash
 from prism.storage.sqlite_conversion import convert_database
 from prism.storage.sqlite_keys import file_state, fresh_key
-from prism.sync.engine import SyncEngine
 from prism.sync.enrol import create_sync_account, join_sync_account
-from prism.sync.keys import DeviceKeys
-from prism.sync.link import apply_page
 from tests.builders import entry, make_book, record
 from tests.integration.sync.conftest import FAST_KDF, PASSPHRASE, Relay
+from tests.integration.sync.test_relay_convergence import _final_exchange
 
 AT_REST = "harbor violin sixty meadow"
-
-
-async def _exchange(relay: Relay, database: Database, keys: DeviceKeys) -> None:
-    async with relay.client() as client:
-        engine = SyncEngine(database, keys, client)
-        await engine.push()
-        await engine.refresh_peers()
-        page = await client.pull(0)
-        await database.write(apply_page, keys.owner_id, keys, [(item.seq, item.body) for item in page.items])
 
 
 async def test_an_encrypted_device_and_a_plain_one_converge(
@@ -53,12 +42,12 @@ async def test_an_encrypted_device_and_a_plain_one_converge(
                 keys_path=tmp_path / "keys-plain",
             )  # fmt: skip
         for _ in range(2):
-            await _exchange(relay, encrypted, first.keys)
-            await _exchange(relay, plain, second)
+            await _final_exchange(relay, encrypted, first.keys)
+            await _final_exchange(relay, plain, second)
         await record(plain, book.owner, entry(book.portfolios[0], "deposit", "2024-01-03", amount="0.75"))
         for _ in range(2):
-            await _exchange(relay, plain, second)
-            await _exchange(relay, encrypted, first.keys)
+            await _final_exchange(relay, plain, second)
+            await _final_exchange(relay, encrypted, first.keys)
 
         expected = await encrypted.read(read_cash, book.owner)
         assert expected == await plain.read(read_cash, book.owner)
