@@ -39,7 +39,16 @@ from prism.domain.positions import SortKey
 from prism.domain.timeline import build_timeline
 from prism.errors import UnreadableDataError
 from prism.storage.engine import Database
-from prism.storage.lake import FX, PRICES, RESULTS, SNAPSHOTS, Lake, dataset_root, write_rows, writer_lease
+from prism.storage.lake import (
+    FX,
+    PRICES,
+    RESULTS,
+    SNAPSHOTS,
+    Lake,
+    drop_owner_datasets,
+    write_rows,
+    writer_lease,
+)
 from prism.storage.ledger_load import gc_paused, load_ledger
 from prism.storage.settings import get_setting
 from prism.storage.tables import assets, changes, portfolios
@@ -223,24 +232,15 @@ async def refresh_snapshots(
     if _is_current(state, stamp, versions, day):
         return Refresh(None, state.through if state else None, 0)
     async with writer_lease(database, lock_path):
-        for attempt in range(2):
+
+        async def recompute() -> Refresh:
             book = await database.read(load_owner_book, owner_id)
-            try:
-                return await asyncio.to_thread(_recompute, lake, owner_id, book, day)
-            except UnreadableDataError:
-                if attempt:
-                    raise
-                # Sealed under another key (a key change cut short, a lake from elsewhere):
-                # these files are derived from the ledger, so they are dropped and computed again.
-                await asyncio.to_thread(forget_owner_analytics, lake, owner_id)
-    raise AssertionError("unreachable")
+            return await asyncio.to_thread(_recompute, lake, owner_id, book, day)
 
-
-def forget_owner_analytics(lake: Lake, owner_id: uuid.UUID) -> int:
-    """Delete every file of ``owner_id``'s snapshots and results (and the job's state); the count.
-
-    The next refresh computes them from the ledger again. The caller holds the writer lease.
-    """
-    keys = [key for dataset in (SNAPSHOTS, RESULTS) for key in lake.objects.list(dataset_root(dataset, owner_id))]
-    lake.objects.delete(keys)
-    return len(keys)
+        try:
+            return await recompute()
+        except UnreadableDataError:
+            # Sealed under another key (a key change cut short, a lake from elsewhere):
+            # these files are derived from the ledger, so they are dropped and computed again.
+            await asyncio.to_thread(drop_owner_datasets, lake, owner_id)
+            return await recompute()

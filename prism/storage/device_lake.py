@@ -14,7 +14,7 @@ import hashlib
 
 from prism.config import Settings
 from prism.errors import UnreadableDataError
-from prism.storage.lake import DATASETS, Lake, open_lake, reseal_owner_datasets
+from prism.storage.lake import Lake, drop_owner_datasets, open_lake, reseal_owner_datasets
 from prism.storage.sqlite_keys import SQLiteKey, database_key
 
 __all__ = ["lake_owner_key", "open_device_lake", "reseal_device_lake"]
@@ -45,9 +45,6 @@ def reseal_device_lake(settings: Settings, old: SQLiteKey | None, new: SQLiteKey
     except UnreadableDataError:
         lake = open_lake(settings.lake_settings)
         try:
-            owned = [dataset for dataset in DATASETS.values() if dataset.per_owner]
-            keys = [key for dataset in owned for key in lake.objects.list(dataset.name)]
-            lake.objects.delete(keys)
-            return len(keys)
+            return drop_owner_datasets(lake)
         finally:
             lake.close()

@@ -79,11 +79,10 @@ class SQLiteKey:
 
     def pragma(self) -> str:
         """The ``PRAGMA key`` statement that opens (or creates) the file with this key."""
-        salt = self.salt.hex() if self.salt is not None else ""
-        return f"PRAGMA key = \"x'{self._key.hex()}{salt}'\""
+        return f"PRAGMA key = {self.literal()}"
 
     def literal(self) -> str:
-        """The key as ``ATTACH ... KEY`` takes it."""
+        """The key as ``PRAGMA key`` and ``ATTACH ... KEY`` take it: raw key, then salt."""
         salt = self.salt.hex() if self.salt is not None else ""
         return f"\"x'{self._key.hex()}{salt}'\""
 

@@ -102,21 +102,22 @@ def read_key_file(where: Path | KeyFile) -> bytes | None:
     :class:`ValidationError` when it is sealed under a key other than ``seal``.
     """
     file = key_file(where)
-    pending = _read(staged(file.path))
-    if pending is not None and (plain := _opened(pending, file.seal)) is not None:
+    staged_data = _read(staged(file.path))
+    if staged_data is not None and (plain := _opened(staged_data, file.seal)) is not None:
         os.replace(staged(file.path), file.path)  # the key change it was staged for happened
+        stored = staged_data
     else:
-        current = _read(file.path)
-        if current is None:
+        found = _read(file.path)
+        if found is None:
             return None
-        plain = _opened(current, file.seal)
+        plain = _opened(found, file.seal)
         if plain is None:
             raise ValidationError(
                 f"the sync key file {file.path} is sealed with another database key: "
                 "give the database's passphrase (PRISM_DATABASE_PASSPHRASE)",
                 field="PRISM_DATABASE_PASSPHRASE",
             )
-        pending = current
-    if file.seal is not None and not pending.startswith(_MAGIC):
+        stored = found
+    if file.seal is not None and not stored.startswith(_MAGIC):
         write_key_file(file.path, plain, file.seal)  # an encrypted device keeps no plain key file
     return plain

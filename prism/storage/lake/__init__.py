@@ -11,7 +11,7 @@ from prism.storage.lake.datasets import DATASETS, ETF_HOLDINGS, FX, PRICES, RESU
 from prism.storage.lake.encryption import OWNER_KEY_BYTES, owner_file_key
 from prism.storage.lake.lake import Lake, dataset_root, open_lake
 from prism.storage.lake.lease import writer_lease
-from prism.storage.lake.sealing import reseal_owner_datasets
+from prism.storage.lake.sealing import drop_owner_datasets, reseal_owner_datasets
 from prism.storage.lake.writer import WriteResult, write_rows
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "dataset_root",
     "open_lake",
     "owner_file_key",
+    "drop_owner_datasets",
     "reseal_owner_datasets",
     "write_rows",
     "writer_lease",

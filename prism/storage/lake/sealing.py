@@ -29,7 +29,7 @@ from prism.storage.lake.manifest import MANIFEST_NAME, DataFile, encode_manifest
 from prism.storage.lake.objects import ObjectStore, open_objects
 from prism.storage.lake.writer import new_file_key
 
-__all__ = ["owners_of", "reseal_owner_datasets"]
+__all__ = ["drop_owner_datasets", "owners_of", "reseal_owner_datasets"]
 
 
 class _Lakes(NamedTuple):
@@ -147,3 +147,14 @@ def _opens(lake: Lake, dataset: Dataset, owner: uuid.UUID, key: str) -> bool:
     except StorageError:
         return False
     return True
+
+
+def drop_owner_datasets(lake: Lake, owner: uuid.UUID | None = None) -> int:
+    """Delete every file of the per-owner datasets, of ``owner`` (None: of every owner);
+    the number of objects deleted. They are derived from the ledger: the snapshots job
+    computes them again. The caller holds the writer lease."""
+    owned = [dataset for dataset in DATASETS.values() if dataset.per_owner]
+    prefixes = [dataset.name if owner is None else dataset_root(dataset, owner) for dataset in owned]
+    keys = [key for prefix in prefixes for key in lake.objects.list(prefix)]
+    lake.objects.delete(keys)
+    return len(keys)
